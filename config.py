@@ -1,0 +1,71 @@
+"""Project-wide definitions: topics, model configurations and run-time defaults.
+
+Everything here is plain data: importing this module does no work.
+"""
+import os
+from dataclasses import asdict, dataclass, field
+
+# The original's fixed label order; label id = position in this tuple.
+TOPICS = ('international', 'economy', 'society', 'sport', 'it', 'politics', 'entertain', 'culture')
+
+# Text layout of mode 3 (and 4): the original's Korean field markers.
+TITLE_BODY_FORMAT = '기사제목: {title} 기사본문: {body}'
+MODES = {1: 'body only', 2: 'title only', 3: 'title + body'}
+
+PROJECT_ROOT = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_WEIGHT = os.path.join('weights', 'ko-news-clf-gluon-weight.pth')
+DEFAULT_DATA = os.path.join('data', 'sample.csv')
+
+
+class UserError(Exception):
+    """A problem with the user's input or files: shown as one line, never a traceback."""
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Shape of a BERT body. ``kobert`` is bert_12_768_12 on KoBERT's 8002-token vocabulary."""
+    name: str
+    num_layers: int
+    units: int
+    hidden_size: int
+    num_heads: int
+    max_length: int = 512
+    vocab_size: int = 8002
+    dropout: float = 0.1
+
+    def to_dict(self):
+        return asdict(self)
+
+    def shape(self):
+        """What a params file can tell about the architecture (dropout and heads it cannot)."""
+        return (self.num_layers, self.units, self.hidden_size, self.max_length, self.vocab_size)
+
+
+MODEL_CONFIGS = {
+    'kobert': ModelConfig('kobert', num_layers=12, units=768, hidden_size=3072, num_heads=12),
+    'small': ModelConfig('small', num_layers=4, units=256, hidden_size=1024, num_heads=4),
+    'tiny': ModelConfig('tiny', num_layers=2, units=128, hidden_size=512, num_heads=2),
+}
+
+
+@dataclass
+class Columns:
+    """CSV column names (the original's by default)."""
+    title: str = 'title'
+    body: str = 'cleanBody'
+    label: str = 'category'
+
+
+@dataclass
+class PredictConfig:
+    """What main.py needs to run a prediction job."""
+    weight_path: str = DEFAULT_WEIGHT
+    data_path: str = DEFAULT_DATA
+    save_path: str = None
+    mode: int = None          # None: the mode the weight was trained with
+    max_len: int = None       # None: the weight's max_len
+    batch_size: int = 32
+    top_k: int = 1
+    encoding: str = None      # None: detect UTF-8 (with or without BOM) or CP949
+    kobert_dir: str = None
+    columns: Columns = field(default_factory=Columns)

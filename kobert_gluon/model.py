@@ -1,0 +1,166 @@
+"""BERTClassifier with the original's structure, and its weight files.
+
+A weight file is a Gluon params file (``bert.*`` + ``classifier.1.weight/bias``, 201 keys for
+bert_12_768_12 with 8 topics, exactly what the original saved). Beside it, ``<name>.json``
+records the configuration, topics, mode, max_len and vocabulary, so inference never guesses.
+"""
+import json
+import os
+import re
+import tempfile
+
+import mxnet as mx
+from gluonnlp.model import BERTClassifier, BERTEncoder, BERTModel
+
+from config import MODEL_CONFIGS, TOPICS, ModelConfig, UserError
+
+META_FORMAT = 1
+# What the original's meta-less weight file was trained with (its README: MODE==2).
+ORIGINAL_DEFAULTS = {'mode': 2, 'max_len': 128, 'dropout': 0.1}
+
+
+def build_bert(cfg, use_decoder=False, use_classifier=False):
+    """A BERT body named exactly as gluonnlp's bert_12_768_12 (and KoBERT's params file)."""
+    encoder = BERTEncoder(num_layers=cfg.num_layers, units=cfg.units, hidden_size=cfg.hidden_size,
+                          max_length=cfg.max_length, num_heads=cfg.num_heads, dropout=cfg.dropout)
+    return BERTModel(encoder, cfg.vocab_size, token_type_vocab_size=2, units=cfg.units,
+                     embed_size=cfg.units, use_pooler=True, use_decoder=use_decoder,
+                     use_classifier=use_classifier)
+
+
+def materialize(net, ctx=mx.cpu()):
+    """Run one tiny forward pass so deferred shapes are fixed (Gluon cannot save them before)."""
+    ids = mx.nd.array([[2, 3]], ctx=ctx)
+    net(ids, mx.nd.zeros_like(ids), mx.nd.array([2], ctx=ctx, dtype='float32'))
+
+
+def build_classifier(cfg, num_classes, dropout=0.1, ctx=mx.cpu()):
+    """Body and head both start from Normal(0.02) (LayerNorm keeps its ones/zeros)."""
+    net = BERTClassifier(build_bert(cfg), num_classes=num_classes, dropout=dropout)
+    net.initialize(mx.init.Normal(0.02), ctx=ctx)
+    materialize(net, ctx)
+    return net
+
+
+def load_pretrained_body(net, path, ctx=mx.cpu()):
+    """Load KoBERT's pretrained params into the body. Every body parameter must be in the file
+    (a renamed or missing one fails); the file's pretraining heads (decoder, NSP) are skipped."""
+    try:
+        net.bert.load_parameters(path, ctx=ctx, allow_missing=False, ignore_extra=True)
+    except (AssertionError, ValueError, mx.base.MXNetError) as e:
+        raise UserError('%s does not fit this BERT body: %s' % (path, _first_line(e)))
+
+
+def meta_path(weight_path):
+    return os.path.splitext(weight_path)[0] + '.json'
+
+
+def describe_params(path):
+    """Architecture read off a params file's shapes."""
+    try:
+        arrays = mx.nd.load(path)
+    except mx.base.MXNetError:
+        raise UserError('%s is not a complete MXNet params file (truncated or another format)' % path)
+    if not isinstance(arrays, dict):
+        raise UserError('%s holds no named parameters' % path)
+    try:
+        word = arrays['bert.word_embed.0.weight'].shape
+        layers = {int(m.group(1)) for k in arrays
+                  for m in [re.match(r'bert\.encoder\.transformer_cells\.(\d+)\.', k)] if m}
+        return {
+            'num_layers': len(layers), 'units': word[1], 'vocab_size': word[0],
+            'hidden_size': arrays['bert.encoder.transformer_cells.0.ffn.ffn_1.weight'].shape[0],
+            'max_length': arrays['bert.encoder.position_weight'].shape[0],
+            'num_classes': arrays['classifier.1.weight'].shape[0],
+        }
+    except KeyError as e:
+        raise UserError('%s is not a BERTClassifier weight (no %s)' % (path, e))
+
+
+def _shape(d):
+    return (d['num_layers'], d['units'], d['hidden_size'], d['max_length'], d['vocab_size'])
+
+
+def fitting_config(desc):
+    for name, cfg in MODEL_CONFIGS.items():
+        if cfg.shape() == _shape(desc):
+            return name
+    return None
+
+
+def _describe(desc):
+    fit = fitting_config(desc)
+    return '%d layers x %d units, vocabulary %d, %d classes (%s)' % (
+        desc['num_layers'], desc['units'], desc['vocab_size'], desc['num_classes'],
+        "configuration '%s' fits" % fit if fit else 'no known configuration fits')
+
+
+def read_meta(weight_path):
+    """The weight's meta; for a meta-less file (the original's), what its shapes imply."""
+    desc = describe_params(weight_path)
+    path = meta_path(weight_path)
+    if os.path.isfile(path):
+        try:
+            with open(path, encoding='utf-8') as f:
+                meta = json.load(f)
+            cfg = ModelConfig(**meta['config'])
+            topics = list(meta['topics'])
+        except (ValueError, KeyError, TypeError) as e:
+            raise UserError('%s is not a valid weight description: %s' % (path, _first_line(e)))
+        if cfg.shape() != _shape(desc) or len(topics) != desc['num_classes']:
+            raise UserError("%s holds %s, but %s describes configuration '%s' with %d topics"
+                            % (weight_path, _describe(desc), path, cfg.name, len(topics)))
+        return meta
+    name = fitting_config(desc)
+    if name is None or desc['num_classes'] != len(TOPICS):
+        raise UserError('%s holds %s and has no %s beside it to say what it is'
+                        % (weight_path, _describe(desc), os.path.basename(path)))
+    return dict(ORIGINAL_DEFAULTS, format=META_FORMAT, config=MODEL_CONFIGS[name].to_dict(),
+                topics=list(TOPICS), vocab=None)
+
+
+def load(weight_path, ctx=mx.cpu()):
+    """(net, meta) from a weight file and its meta."""
+    if not os.path.isfile(weight_path):
+        raise UserError('no weight file at %s' % weight_path)
+    meta = read_meta(weight_path)
+    net = build_classifier(ModelConfig(**meta['config']), len(meta['topics']),
+                           dropout=meta.get('dropout', 0.1), ctx=ctx)
+    try:
+        net.load_parameters(weight_path, ctx=ctx, allow_missing=False, ignore_extra=False)
+    except (AssertionError, ValueError, mx.base.MXNetError) as e:
+        raise UserError('%s does not load: %s' % (weight_path, _first_line(e)))
+    return net, meta
+
+
+def save(net, weight_path, meta):
+    """Write params and meta, each to a temporary file renamed into place."""
+    meta = dict(meta, format=META_FORMAT)
+    directory = os.path.dirname(os.path.abspath(weight_path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, suffix='.params.part')
+    os.close(fd)
+    try:
+        net.save_parameters(tmp)
+        atomic_write_text(meta_path(weight_path), json.dumps(meta, ensure_ascii=False, indent=2))
+        os.replace(tmp, weight_path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def atomic_write_text(path, text):
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, suffix='.part')
+    try:
+        with os.fdopen(fd, 'w', encoding='utf-8') as f:
+            f.write(text)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def _first_line(e):
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__

@@ -1,0 +1,73 @@
+"""Batched inference: sort by length, pad each batch to its longest text, softmax."""
+import gluonnlp as nlp
+import mxnet as mx
+import numpy as np
+from tqdm import tqdm
+
+from config import UserError
+from kobert_gluon import model as model_lib
+from kobert_gluon.tokenizer import KoBERTTokenizer, tokens_md5
+
+
+class Predictor:
+    """Topic probabilities for texts, with the weight's own topics and vocabulary."""
+
+    # Batch lengths are rounded up to a multiple of this, so the hybridized graph meets a
+    # handful of shapes instead of one per length.
+    ROUND_TO = 8
+
+    def __init__(self, net, tokenizer, topics, max_len=128, batch_size=32, ctx=mx.cpu()):
+        self.net = net
+        self.tokenizer = tokenizer
+        self.topics = list(topics)
+        self.max_len = max_len
+        self.batch_size = batch_size
+        self.ctx = ctx
+        self._pad = nlp.data.batchify.Pad(axis=0, pad_val=tokenizer.pad_id, ret_length=True,
+                                          dtype='float32', round_to=self.ROUND_TO)
+        net.hybridize(static_alloc=True, static_shape=True)
+
+    @classmethod
+    def from_weight(cls, weight_path, kobert_dir=None, max_len=None, batch_size=32, ctx=mx.cpu()):
+        net, meta = model_lib.load(weight_path, ctx=ctx)
+        tokenizer = KoBERTTokenizer.load(kobert_dir)
+        check_vocab(meta, tokenizer, weight_path)
+        max_len = max_len or meta['max_len']
+        limit = meta['config']['max_length']
+        if not 2 < max_len <= limit:
+            raise UserError('max_len must be between 3 and %d for this weight' % limit)
+        predictor = cls(net, tokenizer, meta['topics'], max_len, batch_size, ctx)
+        predictor.meta = meta
+        return predictor
+
+    def encode(self, texts):
+        return [self.tokenizer.encode(t, self.max_len) for t in texts]
+
+    def predict_proba(self, texts, progress=False):
+        """(len(texts), topics) probabilities, in the order given."""
+        ids = self.encode(texts)
+        order = np.argsort([len(x) for x in ids], kind='stable')
+        probs = np.zeros((len(ids), len(self.topics)), dtype=np.float32)
+        starts = range(0, len(order), self.batch_size)
+        for start in tqdm(starts, desc='predict', unit='batch', disable=None if progress else True):
+            rows = order[start:start + self.batch_size]
+            probs[rows] = self.forward([ids[i] for i in rows])
+        return probs
+
+    def forward(self, batch_ids):
+        tokens, lengths = self._pad(batch_ids)
+        tokens = tokens.as_in_context(self.ctx)
+        out = self.net(tokens, mx.nd.zeros_like(tokens), lengths.astype('float32').as_in_context(self.ctx))
+        return mx.nd.softmax(out, axis=-1).asnumpy()
+
+
+def check_vocab(meta, tokenizer, weight_path):
+    """Refuse a vocabulary other than the one the weight was trained with."""
+    size = meta['config']['vocab_size']
+    if len(tokenizer.vocab) != size:
+        raise UserError('%s needs a vocabulary of %d tokens; %s has %d'
+                        % (weight_path, size, '+'.join(tokenizer.names), len(tokenizer.vocab)))
+    want = (meta.get('vocab') or {}).get('tokens_md5')
+    if want and want != tokens_md5(tokenizer.vocab):
+        raise UserError('%s was trained with vocabulary %s; the one found (%s) maps tokens to other ids'
+                        % (weight_path, '+'.join(meta['vocab']['files']), '+'.join(tokenizer.names)))
