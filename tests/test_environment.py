@@ -1,0 +1,43 @@
+"""The conda and pip environments pin the same packages at the same versions."""
+import os
+import re
+
+from tests.conftest import ROOT
+
+
+def _pins(lines):
+    return {m.group(1).lower(): m.group(2) for m in
+            (re.match(r'^\s*(?:-\s*)?([A-Za-z0-9_.\-]+)==(\S+)\s*$', l) for l in lines) if m}
+
+
+def test_environment_yml_pins_equal_requirements_txt():
+    with open(os.path.join(ROOT, 'requirements.txt')) as f:
+        req = _pins(f)
+    with open(os.path.join(ROOT, 'environment.yml')) as f:
+        text = f.read()
+    assert re.search(r'^\s*-\s*python=3\.7\s*$', text, re.M)
+    pip_section = text.split('- pip:', 1)[1].splitlines()
+    assert _pins(pip_section) == req
+    for name, version in {'mxnet': '1.9.1', 'gluonnlp': '0.10.0', 'sentencepiece': '0.1.96'}.items():
+        assert req[name] == version
+    major, minor = map(int, req['numpy'].split('.')[:2])
+    assert (major, minor) < (1, 24)
+
+
+def test_installed_versions_match_pins():
+    import pkg_resources
+    with open(os.path.join(ROOT, 'requirements.txt')) as f:
+        req = _pins(f)
+    installed = {name: pkg_resources.get_distribution(name).version for name in req}
+    assert installed == req
+
+
+def test_omp_threads_set_to_core_count_before_mxnet():
+    import subprocess
+    import sys
+    code = ('import os; os.environ.pop("OMP_NUM_THREADS", None); import kobert_gluon, mxnet; '
+            'print(os.environ["OMP_NUM_THREADS"], len(os.sched_getaffinity(0)))')
+    env = {k: v for k, v in os.environ.items() if k != 'OMP_NUM_THREADS'}
+    out = subprocess.run([sys.executable, '-c', code], cwd=ROOT, env=env, capture_output=True,
+                         text=True, check=True).stdout.split()
+    assert out[0] == out[1]

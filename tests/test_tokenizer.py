@@ -1,0 +1,80 @@
+"""KoBERT's real vocabulary and tokenizer."""
+import os
+import shutil
+
+import gluonnlp as nlp
+import pytest
+
+from config import UserError
+from kobert_gluon import files
+from kobert_gluon.tokenizer import KoBERTTokenizer, tokens_md5
+from tests.conftest import needs_kobert
+
+SENTENCE = '한국어 모델을 공유합니다.'
+
+
+@needs_kobert
+def test_kobert_check_ids(tokenizer):
+    """KoBERT's published check: sentencepiece pieces of the sentence, with [CLS]/[SEP]."""
+    sp = nlp.data.SentencepieceTokenizer(tokenizer.sp_path)
+    ids = [tokenizer.vocab.cls_token] + sp(SENTENCE) + [tokenizer.vocab.sep_token]
+    assert tokenizer.vocab[ids] == [2, 4958, 6855, 2046, 7088, 1050, 7843, 54, 3]
+    assert len(tokenizer.vocab) == 8002
+    assert [tokenizer.vocab[t] for t in ('[UNK]', '[PAD]', '[CLS]', '[SEP]', '[MASK]')] == [0, 1, 2, 3, 4]
+
+
+@needs_kobert
+def test_original_pipeline_splits_punctuation(tokenizer):
+    """The original's BERTSPTokenizer adds a '▁' (517) before punctuation; training used it."""
+    assert tokenizer.tokenize(SENTENCE) == ['▁한국', '어', '▁모델', '을', '▁공유', '합니다', '▁', '.']
+    assert tokenizer.encode(SENTENCE, 128).tolist() == [2, 4958, 6855, 2046, 7088, 1050, 7843, 517, 54, 3]
+    # The same as the original's padded transform, up to the padding.
+    original = nlp.data.BERTSentenceTransform(
+        nlp.data.BERTSPTokenizer(tokenizer.sp_path, tokenizer.vocab, lower=False),
+        max_seq_length=128, pad=True, pair=False)
+    ids, valid_length, segments = original((SENTENCE,))
+    assert ids[:valid_length].tolist() == tokenizer.encode(SENTENCE, 128).tolist()
+    assert set(ids[valid_length:].tolist()) == {tokenizer.pad_id} and not segments.any()
+
+
+@needs_kobert
+def test_max_len_and_long_article(tokenizer):
+    article = ('정부는 오늘 경제정책방향을 발표하고 내년 성장률 전망치를 2.2%로 제시했다. '
+               '수출 회복과 내수 활성화를 위해 재정을 조기 집행하고, 반도체와 2차전지 투자에 '
+               '세제 혜택을 늘리기로 했다. ') * 1000
+    assert len(article) > 100000
+    ids = tokenizer.encode(article, 128)
+    assert len(ids) == 128 and ids[0] == 2 and ids[-1] == 3
+    full = nlp.data.BERTSentenceTransform(tokenizer._sp, max_seq_length=128, pad=False, pair=False)
+    assert ids.tolist() == full((article,))[0].tolist()  # the cut changes nothing
+    assert len(tokenizer.encode(article, 16)) == 16
+
+
+@needs_kobert
+def test_info_fingerprints_the_mapping(tokenizer):
+    info = tokenizer.info()
+    assert info['files'] == [files.SP_MODEL, files.VOCAB_JSON] and info['size'] == 8002
+    other = nlp.vocab.BERTVocab.from_sentencepiece(tokenizer.sp_path, padding_token='[PAD]')
+    assert tokens_md5(other) != info['tokens_md5']
+
+
+@needs_kobert
+def test_spiece_file_is_used_when_the_pair_is_absent(tmp_path, monkeypatch, kobert_home):
+    # A sentencepiece model under the .spiece name (its checksum adjusted) loads as KoBERT's later format.
+    shutil.copy(os.path.join(kobert_home, files.SP_MODEL), str(tmp_path / files.SPIECE))
+    monkeypatch.setitem(files.CHECKSUMS, files.SPIECE, files.md5sum(str(tmp_path / files.SPIECE))[:10])
+    monkeypatch.delenv('KOBERT_HOME', raising=False)
+    tok = KoBERTTokenizer.load(str(tmp_path))
+    assert tok.names == [files.SPIECE]
+    assert tok.vocab.padding_token == '[PAD]' and tok.pad_id == tok.vocab['[PAD]']
+
+
+def test_missing_vocabulary_is_one_clear_line(tmp_path, monkeypatch):
+    monkeypatch.delenv('KOBERT_HOME', raising=False)
+    monkeypatch.setenv('HOME', str(tmp_path / 'home'))
+    with pytest.raises(UserError) as e:
+        KoBERTTokenizer.load(str(tmp_path), url_base='http://127.0.0.1:9/')
+    message = str(e.value)
+    assert '\n' not in message
+    for name in (files.SP_MODEL, files.VOCAB_JSON, files.SPIECE, str(tmp_path)):
+        assert name in message
