@@ -69,3 +69,41 @@ class PredictConfig:
     encoding: str = None      # None: detect UTF-8 (with or without BOM) or CP949
     kobert_dir: str = None
     columns: Columns = field(default_factory=Columns)
+
+
+@dataclass
+class TrainConfig:
+    """A training run: the original's recipe as defaults (bertadam, warmup 10%, accumulation 4)."""
+    data_path: str = None         # training CSV (split test_size off it when eval_path is None)
+    eval_path: str = None
+    output_dir: str = os.path.join('runs', 'run')
+    test_size: float = 0.3        # the original's 7:3 split, stratified
+    mode: int = 2
+    model: str = 'small'          # a MODEL_CONFIGS name
+    pretrained: str = 'auto'      # auto: KoBERT's body for 'kobert' when available; none; or a path
+    max_len: int = 128
+    batch_size: int = 32
+    epochs: int = 20
+    lr: float = 5e-5
+    epsilon: float = 1e-9
+    weight_decay: float = 0.01    # not on LayerNorm gamma/beta nor biases
+    warmup_ratio: float = 0.1
+    accumulate: int = 4
+    max_grad_norm: float = 1.0
+    dropout: float = 0.1
+    patience: int = 5             # epochs without improvement before stopping; 0: never stop early
+    early_stop: str = 'accuracy'  # or 'macro_f1'
+    num_buckets: int = 10         # length buckets of the batch sampler; 1: one shuffled pool
+    log_interval: int = 50        # batches between log lines
+    seed: int = 42
+    encoding: str = None
+    kobert_dir: str = None
+    title_column: str = 'title'
+    body_column: str = 'cleanBody'
+    label_column: str = 'category'
+
+    def columns(self):
+        return Columns(self.title_column, self.body_column, self.label_column)
+
+    def to_dict(self):
+        return asdict(self)

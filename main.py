@@ -8,7 +8,6 @@ without --save_path it prints one ``Predicted news topic: <topic>`` line per row
 import argparse
 import os
 import sys
-import tempfile
 
 from config import DEFAULT_DATA, DEFAULT_WEIGHT, Columns, PredictConfig, UserError
 
@@ -72,17 +71,11 @@ def predict_frame(cfg, df, predictor):
 
 def write_csv(df, path):
     """UTF-8 with BOM (Excel shows Hangul), written to a temporary file and renamed."""
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise UserError('output folder does not exist: %s' % directory)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.' + os.path.basename(path), suffix='.part')
-    os.close(fd)
-    try:
+    from kobert_gluon.atomic import atomic_path
+    if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+        raise UserError('output folder does not exist: %s' % os.path.dirname(os.path.abspath(path)))
+    with atomic_path(path) as tmp:
         df.to_csv(tmp, index=False, encoding='utf-8-sig', float_format='%.6f')
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def run(cfg):

@@ -7,12 +7,12 @@ records the configuration, topics, mode, max_len and vocabulary, so inference ne
 import json
 import os
 import re
-import tempfile
 
 import mxnet as mx
 from gluonnlp.model import BERTClassifier, BERTEncoder, BERTModel
 
 from config import MODEL_CONFIGS, TOPICS, ModelConfig, UserError
+from kobert_gluon.atomic import atomic_path, atomic_write_text
 
 META_FORMAT = 1
 # What the original's meta-less weight file was trained with (its README: MODE==2).
@@ -134,31 +134,12 @@ def load(weight_path, ctx=mx.cpu()):
 
 
 def save(net, weight_path, meta):
-    """Write params and meta, each to a temporary file renamed into place."""
+    """Write the meta, then the params; each appears whole or not at all."""
     meta = dict(meta, format=META_FORMAT)
-    directory = os.path.dirname(os.path.abspath(weight_path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, suffix='.params.part')
-    os.close(fd)
-    try:
+    os.makedirs(os.path.dirname(os.path.abspath(weight_path)), exist_ok=True)
+    atomic_write_text(meta_path(weight_path), json.dumps(meta, ensure_ascii=False, indent=2))
+    with atomic_path(weight_path) as tmp:
         net.save_parameters(tmp)
-        atomic_write_text(meta_path(weight_path), json.dumps(meta, ensure_ascii=False, indent=2))
-        os.replace(tmp, weight_path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-def atomic_write_text(path, text):
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, suffix='.part')
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as f:
-            f.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def _first_line(e):

@@ -16,7 +16,7 @@ class Predictor:
     # handful of shapes instead of one per length.
     ROUND_TO = 8
 
-    def __init__(self, net, tokenizer, topics, max_len=128, batch_size=32, ctx=mx.cpu()):
+    def __init__(self, net, tokenizer, topics, max_len=128, batch_size=32, ctx=mx.cpu(), hybridize=True):
         self.net = net
         self.tokenizer = tokenizer
         self.topics = list(topics)
@@ -25,7 +25,8 @@ class Predictor:
         self.ctx = ctx
         self._pad = nlp.data.batchify.Pad(axis=0, pad_val=tokenizer.pad_id, ret_length=True,
                                           dtype='float32', round_to=self.ROUND_TO)
-        net.hybridize(static_alloc=True, static_shape=True)
+        if hybridize:  # training passes False: the trainer hybridizes the net its own way
+            net.hybridize(static_alloc=True, static_shape=True)
 
     @classmethod
     def from_weight(cls, weight_path, kobert_dir=None, max_len=None, batch_size=32, ctx=mx.cpu()):

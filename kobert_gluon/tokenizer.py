@@ -14,11 +14,9 @@ import numpy as np
 from config import UserError
 from kobert_gluon import files
 
-# Long articles are cut to max_len * CHARS_PER_TOKEN characters before tokenizing (tokenizing
-# a whole 100,000-character article is wasted work). Korean text averages 2-3 characters per
-# KoBERT token, so the first max_len tokens come out the same.
-CHARS_PER_TOKEN = 64
-
+# Long articles are tokenized from a prefix (a whole 100,000-character article is wasted
+# work): first this many characters per token wanted, cut at a space, grown until it is enough.
+CHARS_PER_TOKEN = 4
 
 def tokens_md5(vocab):
     """Fingerprint of the id -> token mapping: equal fingerprints, interchangeable vocabularies."""
@@ -45,7 +43,6 @@ class KoBERTTokenizer:
         self.vocab = vocab
         self.names = names or [os.path.basename(sp_path)]
         self._sp = nlp.data.BERTSPTokenizer(sp_path, vocab, lower=False)
-        self._transforms = {}
 
     @classmethod
     def load(cls, kobert_dir=None, url_base=files.HUB_URL):
@@ -80,11 +77,21 @@ class KoBERTTokenizer:
         return self._sp(text)
 
     def encode(self, text, max_len):
-        """[CLS] tokens [SEP] as int32 ids, cut to max_len, unpadded."""
-        transform = self._transforms.get(max_len)
-        if transform is None:
-            transform = nlp.data.BERTSentenceTransform(self._sp, max_seq_length=max_len,
-                                                       pad=False, pair=False)
-            self._transforms[max_len] = transform
-        ids, _, _ = transform((text[:max_len * CHARS_PER_TOKEN],))
+        """[CLS] tokens [SEP] as int32 ids, cut to max_len, unpadded (BERTSentenceTransform's
+        ids without its padding)."""
+        tokens = self._head_tokens(text, max_len - 2)
+        ids = self.vocab[[self.vocab.cls_token] + tokens + [self.vocab.sep_token]]
         return np.asarray(ids, dtype=np.int32)
+
+    def _head_tokens(self, text, need):
+        """The first `need` tokens of text. A prefix that ends at a space keeps every word
+        before it whole, so its tokens are the full text's first tokens."""
+        limit = need * CHARS_PER_TOKEN
+        while len(text) > limit:
+            cut = text.rfind(' ', 0, limit)
+            if cut > 0:
+                tokens = self._sp(text[:cut])
+                if len(tokens) >= need:
+                    return tokens[:need]
+            limit *= 4
+        return self._sp(text)[:need]

@@ -78,3 +78,16 @@ def test_missing_vocabulary_is_one_clear_line(tmp_path, monkeypatch):
     assert '\n' not in message
     for name in (files.SP_MODEL, files.VOCAB_JSON, files.SPIECE, str(tmp_path)):
         assert name in message
+
+
+@needs_kobert
+@pytest.mark.parametrize('max_len', [8, 32, 128, 512])
+def test_prefix_tokenizing_matches_the_whole_text(tokenizer, max_len):
+    full = nlp.data.BERTSentenceTransform(tokenizer._sp, max_seq_length=max_len, pad=False, pair=False)
+    texts = ['가' * 3000,                                   # no space at all
+             'https://example.com/' + 'a1b2c3' * 400 + ' 기사 끝',  # one huge "word", then words
+             ('수출이 7% 늘었다.' + ' ' * 50) * 300,         # long runs of spaces
+             '  선행 공백과 ' + '짧은 단어 ' * 2000,
+             ' '.join(['2023년'] * 2000)]
+    for text in texts:
+        assert tokenizer.encode(text, max_len).tolist() == full((text,))[0].tolist()

@@ -1,0 +1,284 @@
+"""Fine-tuning with the original's recipe, resumable and seeded.
+
+The recipe (KoBERT's GluonNLP example, as the original used it): bertadam, lr 5e-5, epsilon 1e-9,
+weight decay 0.01 except LayerNorm and biases, linear warmup over 10% of the steps then linear
+decay, gradients accumulated over 4 batches, global-norm clipping at 1, softmax cross-entropy.
+
+Each epoch's random streams (batch order, dropout) are seeded from (seed, epoch), so a run that
+resumes from an epoch checkpoint continues exactly as an uninterrupted one.
+"""
+import json
+import logging
+import os
+import shutil
+import time
+
+import gluonnlp as nlp
+import mxnet as mx
+import numpy as np
+import pandas as pd
+from mxnet import autograd, gluon
+from sklearn.metrics import accuracy_score, f1_score, log_loss
+from tqdm import tqdm
+
+from config import MODEL_CONFIGS, TOPICS, UserError
+from kobert_gluon import files
+from kobert_gluon import model as model_lib
+from kobert_gluon.atomic import atomic_path, atomic_write_text
+from kobert_gluon.predictor import Predictor
+from kobert_gluon.tokenizer import KoBERTTokenizer
+from preprocess import load_data
+
+log = logging.getLogger('kobert_news.train')
+CHECKPOINTS = 'checkpoints'
+
+
+# ---------------------------------------------------------------- model
+
+def build_model(cfg, tokenizer, ctx=mx.cpu()):
+    mcfg = MODEL_CONFIGS[cfg.model]
+    if len(tokenizer.vocab) != mcfg.vocab_size:
+        raise UserError('the vocabulary has %d tokens; configuration %s needs %d'
+                        % (len(tokenizer.vocab), cfg.model, mcfg.vocab_size))
+    mx.random.seed(cfg.seed)
+    net = model_lib.build_classifier(mcfg, len(TOPICS), dropout=cfg.dropout, ctx=ctx)
+    body = pretrained_body(cfg)
+    if body:
+        model_lib.load_pretrained_body(net, body, ctx)
+        log.info('BERT body from %s', body)
+    return net, body
+
+
+def pretrained_body(cfg):
+    """Path of KoBERT's pretrained params, or None (training from scratch)."""
+    if cfg.pretrained == 'none':
+        return None
+    if cfg.pretrained != 'auto':
+        return files.fetch(files.PARAMS, cfg.kobert_dir, explicit=cfg.pretrained)
+    if cfg.model != 'kobert':
+        log.info("configuration '%s' has no pretrained body: training from scratch", cfg.model)
+        return None
+    try:
+        return files.fetch(files.PARAMS, cfg.kobert_dir)
+    except UserError as e:
+        log.warning("KoBERT's pretrained body is not available (%s): training kobert FROM SCRATCH, "
+                    "which will not reach the original's accuracy", e)
+        return None
+
+
+# ---------------------------------------------------------------- evaluation
+
+def evaluate(net, tokenizer, texts, labels, cfg):
+    """Loss, accuracy and macro-F1 on labelled texts, with the probabilities."""
+    probs = Predictor(net, tokenizer, TOPICS, cfg.max_len, cfg.batch_size, hybridize=False).predict_proba(texts)
+    pred = probs.argmax(axis=1)
+    return {
+        'eval_loss': float(log_loss(labels, probs, labels=np.arange(len(TOPICS)))),
+        'eval_accuracy': float(accuracy_score(labels, pred)),
+        'eval_macro_f1': float(f1_score(labels, pred, average='macro', labels=np.unique(labels))),
+    }, probs
+
+
+# ---------------------------------------------------------------- training
+
+class Run:
+    """One output directory: config, checkpoints, metrics, log."""
+
+    def __init__(self, output_dir):
+        self.dir = output_dir
+        self.ckpt = os.path.join(output_dir, CHECKPOINTS)
+
+    def path(self, *names):
+        return os.path.join(self.dir, *names)
+
+    def state(self):
+        try:
+            with open(os.path.join(self.ckpt, 'state.json'), encoding='utf-8') as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return None
+
+    def write_json(self, name, obj):
+        atomic_write_text(self.path(name), json.dumps(obj, ensure_ascii=False, indent=2))
+
+
+def prepare_run(cfg, overwrite=False):
+    """The run directory, and the state to resume from (None for a fresh start)."""
+    run = Run(cfg.output_dir)
+    state = run.state()
+    if os.path.isdir(run.dir) and os.listdir(run.dir) and not overwrite:
+        try:
+            with open(run.path('train_config.json'), encoding='utf-8') as f:
+                saved = json.load(f)
+        except (OSError, ValueError):
+            saved = None
+        if saved != cfg.to_dict():
+            raise UserError('%s already holds another run: choose another --output_dir or pass --overwrite'
+                            % run.dir)
+        if state and state.get('finished'):
+            raise UserError('%s holds a finished run; pass --overwrite to train again' % run.dir)
+    elif overwrite and os.path.isdir(run.dir):
+        shutil.rmtree(run.dir)
+        state = None
+    os.makedirs(run.ckpt, exist_ok=True)
+    return run, state
+
+
+def lr_at(step, total, warmup, lr):
+    """Linear warmup to lr, then linear decay to 0 (the original's schedule)."""
+    if step < warmup:
+        return lr * step / warmup
+    return max(lr - (step - warmup) * lr / max(total - warmup, 1), 0.0)
+
+
+def train(cfg, overwrite=False):
+    """Train, evaluate each epoch, save each epoch, stop early, reload the best. Returns metrics."""
+    # Everything that can fail on the user's input fails before the run directory exists.
+    train_df, train_y, eval_df, eval_y = load_data(cfg)
+    tokenizer = KoBERTTokenizer.load(cfg.kobert_dir)
+    net, body = build_model(cfg, tokenizer)
+    run, state = prepare_run(cfg, overwrite)
+    _log_to(run.path('log.txt'))
+    run.write_json('train_config.json', cfg.to_dict())
+    meta = {'config': MODEL_CONFIGS[cfg.model].to_dict(), 'topics': list(TOPICS), 'mode': cfg.mode,
+            'max_len': cfg.max_len, 'dropout': cfg.dropout, 'vocab': tokenizer.info(),
+            'pretrained': os.path.basename(body) if body else None}
+
+    samples = [tokenizer.encode(t, cfg.max_len) for t in train_df['text']]
+    sampler = nlp.data.FixedBucketSampler([len(s) for s in samples], batch_size=cfg.batch_size,
+                                          num_buckets=min(cfg.num_buckets, len(samples)), shuffle=True)
+    batchify = nlp.data.batchify.Tuple(nlp.data.batchify.Pad(pad_val=tokenizer.pad_id, ret_length=True,
+                                                             dtype='float32'),
+                                       nlp.data.batchify.Stack('float32'))
+    n_batches = len(sampler)
+    steps_per_epoch = -(-n_batches // cfg.accumulate)
+    total_steps = steps_per_epoch * cfg.epochs
+    warmup = int(total_steps * cfg.warmup_ratio)
+
+    trainer = gluon.Trainer(net.collect_params(), 'bertadam',
+                            {'learning_rate': cfg.lr, 'epsilon': cfg.epsilon, 'wd': cfg.weight_decay})
+    for p in net.collect_params('.*beta|.*gamma|.*bias').values():
+        p.wd_mult = 0.0
+    params = [p for p in net.collect_params().values() if p.grad_req != 'null']
+    for p in params:
+        p.grad_req = 'add'  # gradients accumulate over cfg.accumulate batches
+    net.hybridize(static_alloc=True)
+    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+
+    history, step, best, best_epoch, bad = [], 0, -1.0, 0, 0
+    start_epoch = 1
+    if state:
+        start_epoch = state['epoch'] + 1
+        history, step, best, best_epoch, bad = (state['history'], state['step'], state['best'],
+                                                state['best_epoch'], state['bad_epochs'])
+        net.load_parameters(os.path.join(run.ckpt, 'epoch-%d.params' % state['epoch']))
+        trainer.load_states(os.path.join(run.ckpt, 'epoch-%d.states' % state['epoch']))
+        log.info('resumed from epoch %d', state['epoch'])
+    log.info('train %d / eval %d rows, mode %d, %s, %d batches/epoch, %d steps, warmup %d',
+             len(train_df), len(eval_df), cfg.mode, cfg.model, n_batches, total_steps, warmup)
+
+    for epoch in range(start_epoch, cfg.epochs + 1):
+        if cfg.patience and bad >= cfg.patience:
+            break
+        np.random.seed((cfg.seed * 1000 + epoch) % 2 ** 32)   # batch order of this epoch
+        mx.random.seed((cfg.seed * 1000 + epoch) % 2 ** 31)   # dropout of this epoch
+        tic = time.time()
+        metric, total_loss, seen, window_loss, window_n = mx.metric.Accuracy(), 0.0, 0, 0.0, 0
+        net.collect_params().zero_grad()
+        bar = tqdm(enumerate(sampler), total=n_batches, desc='epoch %d' % epoch, unit='batch', disable=None)
+        for i, idx in bar:
+            (ids, lengths), label = batchify([(samples[j], train_y[j]) for j in idx])
+            ids, lengths, label = (a.as_in_context(mx.cpu()) for a in (ids, lengths, label))
+            if i % cfg.accumulate == 0:
+                step += 1
+                trainer.set_learning_rate(lr_at(step, total_steps, warmup, cfg.lr))
+            with autograd.record():
+                out = net(ids, mx.nd.zeros_like(ids), lengths.astype('float32'))
+                loss = loss_fn(out, label).mean()
+            loss.backward()
+            accumulated = i % cfg.accumulate + 1
+            if accumulated == cfg.accumulate or i == n_batches - 1:
+                trainer.allreduce_grads()
+                nlp.utils.clip_grad_global_norm(params, cfg.max_grad_norm)
+                trainer.update(accumulated)
+                net.collect_params().zero_grad()
+            value = float(loss.asscalar())
+            metric.update([label], [out])
+            total_loss += value * len(idx)
+            seen += len(idx)
+            window_loss += value
+            window_n += 1
+            if (i + 1) % cfg.log_interval == 0:
+                log.info('[Epoch %d Batch %d/%d] loss=%.4f, lr=%.10f, acc=%.3f', epoch, i + 1, n_batches,
+                         window_loss / window_n, trainer.learning_rate, metric.get()[1])
+                window_loss, window_n = 0.0, 0
+            bar.set_postfix(loss='%.3f' % value, acc='%.3f' % metric.get()[1])
+        bar.close()
+        scores, probs = evaluate(net, tokenizer, list(eval_df['text']), eval_y, cfg)
+        record = dict({'epoch': epoch, 'loss': total_loss / seen, 'train_accuracy': metric.get()[1],
+                       'lr': trainer.learning_rate, 'seconds': time.time() - tic}, **scores)
+        history.append(record)
+        score = scores['eval_' + cfg.early_stop]
+        improved = score > best
+        if improved:
+            best, best_epoch, bad = score, epoch, 0
+        else:
+            bad += 1
+        log.info('epoch %d: loss %.4f, train acc %.4f, eval acc %.4f, eval macro-F1 %.4f, %.0fs%s', epoch,
+                 record['loss'], record['train_accuracy'], scores['eval_accuracy'], scores['eval_macro_f1'],
+                 record['seconds'], ' (best)' if improved else '')
+        _save_epoch(run, net, trainer, meta, epoch, {
+            'epoch': epoch, 'step': step, 'best': best, 'best_epoch': best_epoch, 'bad_epochs': bad,
+            'history': history})
+        run.write_json('metrics.json', history)
+
+    return _finish(run, cfg, tokenizer, eval_df, eval_y, history, best_epoch)
+
+
+def _save_epoch(run, net, trainer, meta, epoch, state):
+    """Params (with meta) and optimizer state of this epoch, then state.json naming them, last."""
+    model_lib.save(net, os.path.join(run.ckpt, 'epoch-%d.params' % epoch), meta)
+    with atomic_path(os.path.join(run.ckpt, 'epoch-%d.states' % epoch)) as tmp:
+        trainer.save_states(tmp)
+    atomic_write_text(os.path.join(run.ckpt, 'state.json'), json.dumps(state, indent=2))
+    old = os.path.join(run.ckpt, 'epoch-%d.states' % (epoch - 1))
+    if os.path.exists(old):  # optimizer state is needed only to resume from the last epoch
+        os.remove(old)
+
+
+def _finish(run, cfg, tokenizer, eval_df, eval_y, history, best_epoch):
+    """Reload the best epoch as model.params, write its predictions on the evaluation set."""
+    best_params = os.path.join(run.ckpt, 'epoch-%d.params' % best_epoch)
+    net, meta = model_lib.load(best_params)
+    net.hybridize(static_alloc=True)
+    meta['best_epoch'] = best_epoch
+    model_lib.save(net, run.path('model.params'), meta)
+    scores, probs = evaluate(net, tokenizer, list(eval_df['text']), eval_y, cfg)
+    pred = probs.argmax(axis=1)
+    out = pd.DataFrame({'line': eval_df['line'], 'text': eval_df['text'],
+                        'category': [TOPICS[i] for i in eval_y], 'predicted': [TOPICS[i] for i in pred],
+                        'probability': probs.max(axis=1)})
+    for j, topic in enumerate(TOPICS):
+        out['p_' + topic] = probs[:, j]
+    with atomic_path(run.path('predictions.csv')) as tmp:
+        out.to_csv(tmp, index=False, encoding='utf-8-sig', float_format='%.6f')
+    state = dict(run.state(), finished=True)
+    atomic_write_text(os.path.join(run.ckpt, 'state.json'), json.dumps(state, indent=2))
+    summary = dict(scores, best_epoch=best_epoch, epochs_run=len(history))
+    run.write_json('best.json', summary)
+    log.info('best epoch %d: eval accuracy %.4f, macro-F1 %.4f -> %s', best_epoch, scores['eval_accuracy'],
+             scores['eval_macro_f1'], run.path('model.params'))
+    return summary
+
+
+def _log_to(path):
+    """Everything the project logs during this run also goes to the run's log.txt."""
+    root = logging.getLogger('kobert_news')
+    for h in list(root.handlers):
+        if isinstance(h, logging.FileHandler):
+            root.removeHandler(h)
+            h.close()
+    handler = logging.FileHandler(path, encoding='utf-8')
+    handler.setFormatter(logging.Formatter('%(asctime)s %(message)s'))
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
