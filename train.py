@@ -22,7 +22,8 @@ HELP = {
     'test_size': 'share held out when there is no --eval_path',
     'mode': '1 body, 2 title, 3 title + body',
     'model': 'model configuration: %s' % ', '.join(MODEL_CONFIGS),
-    'pretrained': "auto (KoBERT's body for 'kobert' when found or downloadable), none, or a params path",
+    'pretrained': "kobert (KoBERT's body, found or downloaded), auto (kobert's body when it can be "
+                  "had, else from scratch), none, or a params path",
     'patience': 'epochs without improvement before stopping (0: never stop early)',
     'early_stop': 'accuracy or macro_f1',
     'num_buckets': 'length buckets of the batch sampler (1: one shuffled pool)',

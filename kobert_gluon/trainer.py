@@ -50,17 +50,24 @@ def build_model(cfg, tokenizer, ctx=mx.cpu()):
 
 
 def pretrained_body(cfg):
-    """Path of KoBERT's pretrained params, or None (training from scratch)."""
+    """Path of KoBERT's pretrained params, or None (training from scratch).
+
+    'kobert' requires KoBERT's file (found or downloaded); 'auto' uses it for the kobert
+    configuration when it can be had and otherwise trains from scratch with a warning."""
     if cfg.pretrained == 'none':
         return None
-    if cfg.pretrained != 'auto':
+    if cfg.pretrained not in ('auto', 'kobert'):
         return files.fetch(files.PARAMS, cfg.kobert_dir, explicit=cfg.pretrained)
     if cfg.model != 'kobert':
+        if cfg.pretrained == 'kobert':
+            raise UserError("KoBERT's pretrained body fits only --model kobert, not %s" % cfg.model)
         log.info("configuration '%s' has no pretrained body: training from scratch", cfg.model)
         return None
     try:
         return files.fetch(files.PARAMS, cfg.kobert_dir)
     except UserError as e:
+        if cfg.pretrained == 'kobert':
+            raise
         log.warning("KoBERT's pretrained body is not available (%s): training kobert FROM SCRATCH, "
                     "which will not reach the original's accuracy", e)
         return None
@@ -145,12 +152,18 @@ def train(cfg, overwrite=False):
             'pretrained': os.path.basename(body) if body else None}
 
     samples = [tokenizer.encode(t, cfg.max_len) for t in train_df['text']]
-    sampler = nlp.data.FixedBucketSampler([len(s) for s in samples], batch_size=cfg.batch_size,
-                                          num_buckets=min(cfg.num_buckets, len(samples)), shuffle=True)
+    sample_lengths = [len(s) for s in samples]
+
+    def make_sampler():
+        # FixedBucketSampler shuffles its own lists in place, so each epoch gets a fresh one: the
+        # order then depends only on this epoch's seed, and a resumed run sees the same batches.
+        return nlp.data.FixedBucketSampler(sample_lengths, batch_size=cfg.batch_size,
+                                           num_buckets=min(cfg.num_buckets, len(samples)), shuffle=True)
+
     batchify = nlp.data.batchify.Tuple(nlp.data.batchify.Pad(pad_val=tokenizer.pad_id, ret_length=True,
                                                              dtype='float32'),
                                        nlp.data.batchify.Stack('float32'))
-    n_batches = len(sampler)
+    n_batches = len(make_sampler())
     steps_per_epoch = -(-n_batches // cfg.accumulate)
     total_steps = steps_per_epoch * cfg.epochs
     warmup = int(total_steps * cfg.warmup_ratio)
@@ -185,15 +198,15 @@ def train(cfg, overwrite=False):
         tic = time.time()
         metric, total_loss, seen, window_loss, window_n = mx.metric.Accuracy(), 0.0, 0, 0.0, 0
         net.collect_params().zero_grad()
-        bar = tqdm(enumerate(sampler), total=n_batches, desc='epoch %d' % epoch, unit='batch', disable=None)
+        bar = tqdm(enumerate(make_sampler()), total=n_batches, desc='epoch %d' % epoch, unit='batch', disable=None)
         for i, idx in bar:
-            (ids, lengths), label = batchify([(samples[j], train_y[j]) for j in idx])
-            ids, lengths, label = (a.as_in_context(mx.cpu()) for a in (ids, lengths, label))
+            (ids, valid), label = batchify([(samples[j], train_y[j]) for j in idx])
+            ids, valid, label = (a.as_in_context(mx.cpu()) for a in (ids, valid, label))
             if i % cfg.accumulate == 0:
                 step += 1
                 trainer.set_learning_rate(lr_at(step, total_steps, warmup, cfg.lr))
             with autograd.record():
-                out = net(ids, mx.nd.zeros_like(ids), lengths.astype('float32'))
+                out = net(ids, mx.nd.zeros_like(ids), valid.astype('float32'))
                 loss = loss_fn(out, label).mean()
             loss.backward()
             accumulated = i % cfg.accumulate + 1
