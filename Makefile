@@ -8,7 +8,12 @@ STAMP := $(VENV)/.installed
 PY37  := $(shell python3.7 -c 'import sys' >/dev/null 2>&1 && echo python3.7 || \
            ls -d $$(pyenv root 2>/dev/null || echo $$HOME/.pyenv)/versions/3.7.*/bin/python3.7 2>/dev/null | sort -V | tail -n 1)
 
-.PHONY: demo test env bench clean
+.PHONY: demo test env bench clean default-weight
+
+YNAT ?= ../shared/data/ynat/ynat_headlines.csv
+# The shipped default weight: small configuration, from scratch, on KLUE-YNAT headlines (weights/README.md).
+DEFAULT_WEIGHT_FLAGS := --model small --mode 2 --max_len 64 --lr 1e-4 --dropout 0.3 --accumulate 1 \
+                        --embed_init lsa --epochs 15 --patience 4 --seed 42
 
 env: $(STAMP)
 
@@ -29,6 +34,12 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/bench_inference.py --config small --seq_len 128
+
+default-weight: $(STAMP)
+	$(PY) train.py --data_path $(YNAT) --output_dir runs/default $(DEFAULT_WEIGHT_FLAGS)
+	$(PY) baseline.py --data_path $(YNAT) --mode 2 --seed 42 --save_path runs/default/baseline.json
+	cp runs/default/model.params weights/ko-news-clf-gluon-weight.pth
+	cp runs/default/model.json weights/ko-news-clf-gluon-weight.json
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

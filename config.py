@@ -91,6 +91,8 @@ class TrainConfig:
     accumulate: int = 4
     max_grad_norm: float = 1.0
     dropout: float = 0.1
+    token_dropout: float = 0.0    # share of tokens replaced by [MASK] in training batches
+    embed_init: str = 'random'    # or 'lsa': word embeddings from the training texts (scratch only)
     patience: int = 5             # epochs without improvement before stopping; 0: never stop early
     early_stop: str = 'accuracy'  # or 'macro_f1'
     num_buckets: int = 10         # length buckets of the batch sampler; 1: one shuffled pool

@@ -7,8 +7,9 @@ setup(
     license='Apache-2.0',
     python_requires='>=3.7,<3.8',
     packages=find_packages(include=['kobert_gluon', 'kobert_gluon.*', 'preprocess', 'preprocess.*']),
-    py_modules=['config', 'main'],
+    py_modules=['config', 'main', 'train', 'baseline'],
     install_requires=[line.strip() for line in open('requirements.txt')
                       if line.strip() and not line.startswith('#') and not line.startswith('pytest')],
-    entry_points={'console_scripts': ['kobert-news-predict=main:cli']},
+    entry_points={'console_scripts': ['kobert-news-predict=main:cli', 'kobert-news-train=train:cli',
+                                      'kobert-news-baseline=baseline:cli']},
 )

@@ -28,6 +28,7 @@ HELP = {
     'early_stop': 'accuracy or macro_f1',
     'num_buckets': 'length buckets of the batch sampler (1: one shuffled pool)',
     'accumulate': 'batches per optimizer step',
+    'token_dropout': 'share of training tokens replaced by [MASK] each batch (a regulariser)',
 }
 
 
@@ -43,6 +44,9 @@ def parse_args(argv=None):
             p.add_argument('--mode', type=int, choices=(1, 2, 3), default=None, help=HELP['mode'])
         elif f.name == 'early_stop':
             p.add_argument('--early_stop', choices=('accuracy', 'macro_f1'), default=None, help=HELP['early_stop'])
+        elif f.name == 'embed_init':
+            p.add_argument('--embed_init', choices=('random', 'lsa'), default=None,
+                           help='lsa: start word embeddings from LSA of the training texts (from scratch only)')
         elif f.name == 'model':
             p.add_argument('--model', choices=sorted(MODEL_CONFIGS), default=None, help=HELP['model'])
         else:

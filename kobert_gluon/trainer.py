@@ -25,6 +25,7 @@ from config import MODEL_CONFIGS, TOPICS, UserError
 from kobert_gluon import files
 from kobert_gluon import model as model_lib
 from kobert_gluon.atomic import atomic_path, atomic_write_text
+from kobert_gluon.embed_init import lsa_embeddings
 from kobert_gluon.predictor import Predictor
 from kobert_gluon.tokenizer import KoBERTTokenizer
 from preprocess import load_data
@@ -71,6 +72,16 @@ def pretrained_body(cfg):
         log.warning("KoBERT's pretrained body is not available (%s): training kobert FROM SCRATCH, "
                     "which will not reach the original's accuracy", e)
         return None
+
+
+def init_embeddings(net, samples, seed):
+    """Start the seen tokens' embeddings from LSA of the training texts (kobert_gluon.embed_init)."""
+    weight = net.bert.word_embed[0].weight
+    vectors, seen = lsa_embeddings(samples, weight.shape[0], weight.shape[1], seed=seed)
+    current = weight.data().asnumpy()
+    current[seen] = vectors[seen]
+    weight.set_data(mx.nd.array(current))
+    log.info('word embeddings of %d tokens from LSA of the training texts', int(seen.sum()))
 
 
 # ---------------------------------------------------------------- evaluation
@@ -131,6 +142,16 @@ def prepare_run(cfg, overwrite=False):
     return run, state
 
 
+def mask_tokens(ids, rate, mask_id):
+    """A copy of ids with about `rate` of its tokens (not [CLS]/[SEP]) replaced by [MASK]:
+    a regulariser for small data. Uses numpy's global stream, seeded per epoch."""
+    if not rate:
+        return ids
+    hit = np.random.random_sample(len(ids)) < rate
+    hit[0] = hit[-1] = False
+    return np.where(hit, mask_id, ids).astype(ids.dtype)
+
+
 def lr_at(step, total, warmup, lr):
     """Linear warmup to lr, then linear decay to 0 (the original's schedule)."""
     if step < warmup:
@@ -144,6 +165,11 @@ def train(cfg, overwrite=False):
     train_df, train_y, eval_df, eval_y = load_data(cfg)
     tokenizer = KoBERTTokenizer.load(cfg.kobert_dir)
     net, body = build_model(cfg, tokenizer)
+    samples = [tokenizer.encode(t, cfg.max_len) for t in train_df['text']]
+    if cfg.embed_init == 'lsa':
+        if body:
+            raise UserError('--embed_init lsa is for training from scratch, not on a pretrained body')
+        init_embeddings(net, samples, cfg.seed)
     run, state = prepare_run(cfg, overwrite)
     _log_to(run.path('log.txt'))
     run.write_json('train_config.json', cfg.to_dict())
@@ -151,7 +177,6 @@ def train(cfg, overwrite=False):
             'max_len': cfg.max_len, 'dropout': cfg.dropout, 'vocab': tokenizer.info(),
             'pretrained': os.path.basename(body) if body else None}
 
-    samples = [tokenizer.encode(t, cfg.max_len) for t in train_df['text']]
     sample_lengths = [len(s) for s in samples]
 
     def make_sampler():
@@ -177,6 +202,7 @@ def train(cfg, overwrite=False):
         p.grad_req = 'add'  # gradients accumulate over cfg.accumulate batches
     net.hybridize(static_alloc=True)
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+    mask_id = tokenizer.vocab[tokenizer.vocab.mask_token]
 
     history, step, best, best_epoch, bad = [], 0, -1.0, 0, 0
     start_epoch = 1
@@ -200,7 +226,8 @@ def train(cfg, overwrite=False):
         net.collect_params().zero_grad()
         bar = tqdm(enumerate(make_sampler()), total=n_batches, desc='epoch %d' % epoch, unit='batch', disable=None)
         for i, idx in bar:
-            (ids, valid), label = batchify([(samples[j], train_y[j]) for j in idx])
+            batch = [(mask_tokens(samples[j], cfg.token_dropout, mask_id), train_y[j]) for j in idx]
+            (ids, valid), label = batchify(batch)
             ids, valid, label = (a.as_in_context(mx.cpu()) for a in (ids, valid, label))
             if i % cfg.accumulate == 0:
                 step += 1
