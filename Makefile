@@ -13,7 +13,7 @@ PY37  := $(shell python3.7 -c 'import sys' >/dev/null 2>&1 && echo python3.7 || 
 YNAT ?= ../shared/data/ynat/ynat_headlines.csv
 # The shipped default weight: small configuration, from scratch, on KLUE-YNAT headlines (weights/README.md).
 DEFAULT_WEIGHT_FLAGS := --model small --mode 2 --max_len 64 --lr 1e-4 --dropout 0.3 --accumulate 1 \
-                        --embed_init lsa --epochs 15 --patience 4 --seed 42
+                        --embed_init lsa --token_dropout 0.4 --epochs 20 --patience 5 --seed 42
 
 env: $(STAMP)
 

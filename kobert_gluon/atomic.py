@@ -12,6 +12,7 @@ def atomic_path(path):
     os.close(fd)
     try:
         yield tmp
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -22,3 +23,9 @@ def atomic_write_text(path, text):
     with atomic_path(path) as tmp:
         with open(tmp, 'w', encoding='utf-8') as f:
             f.write(text)
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

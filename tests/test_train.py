@@ -172,3 +172,32 @@ def test_split_is_stratified_and_fixed():
     assert not set(tr['line']) & set(ev['line'])
     with pytest.raises(UserError, match='cannot split'):
         load_data(TrainConfig(data_path=SAMPLE, test_size=0.1))
+
+
+def test_mask_tokens_keeps_cls_and_sep():
+    import numpy as np
+    from kobert_gluon.trainer import mask_tokens
+    ids = np.arange(10, 210, dtype=np.int32)
+    ids[0], ids[-1] = 2, 3
+    np.random.seed(0)
+    out = mask_tokens(ids, 0.2, 4)
+    assert out[0] == 2 and out[-1] == 3 and out.dtype == ids.dtype
+    assert 20 < int((out == 4).sum()) < 60 and ((out == 4) | (out == ids)).all()
+    assert mask_tokens(ids, 0.0, 4) is ids
+
+
+def test_lsa_embeddings_put_cooccurring_tokens_together(tokenizer):
+    import numpy as np
+    from kobert_gluon.embed_init import lsa_embeddings
+    texts = ['축구 대표팀 감독 선임', '축구 대표팀 월드컵 예선', '대표팀 감독 축구 훈련',
+             '코스피 주가 상승 마감', '주가 하락 코스피 외국인', '코스피 주가 반도체'] * 5
+    samples = [tokenizer.encode(t, 32) for t in texts]
+    vectors, seen = lsa_embeddings(samples, len(tokenizer.vocab), 16)
+    assert vectors.shape == (8002, 16) and abs(vectors[seen].std() - 0.02) < 1e-6
+    assert not seen[tokenizer.vocab['[CLS]']] and not vectors[~seen].any()
+
+    def sim(a, b):
+        u, v = vectors[tokenizer.vocab[a]], vectors[tokenizer.vocab[b]]
+        return float(u @ v / np.linalg.norm(u) / np.linalg.norm(v))
+    assert sim('▁축구', '▁감독') > sim('▁축구', '▁주가') + 0.5
+    assert sim('▁코스피', '▁주가') > sim('▁코스피', '▁감독') + 0.5
