@@ -8,6 +8,10 @@ from dataclasses import asdict, dataclass, field
 # The original's fixed label order; label id = position in this tuple.
 TOPICS = ('international', 'economy', 'society', 'sport', 'it', 'politics', 'entertain', 'culture')
 
+# Korean names, for figures (YNAT's names where YNAT has the topic).
+TOPICS_KO = {'international': '세계', 'economy': '경제', 'society': '사회', 'sport': '스포츠', 'it': 'IT과학',
+             'politics': '정치', 'entertain': '연예', 'culture': '생활문화'}
+
 # Text layout of mode 3 (and 4): the original's Korean field markers.
 TITLE_BODY_FORMAT = '기사제목: {title} 기사본문: {body}'
 MODES = {1: 'body only', 2: 'title only', 3: 'title + body'}

@@ -44,22 +44,24 @@ class Predictor:
     def encode(self, texts):
         return [self.tokenizer.encode(t, self.max_len) for t in texts]
 
-    def predict_proba(self, texts, progress=False):
-        """(len(texts), topics) probabilities, in the order given."""
+    def batches(self, texts, progress=False):
+        """(rows, tokens, valid_length) per batch: texts sorted by length, each batch padded to its
+        longest; rows are the batch's positions in texts."""
         ids = self.encode(texts)
         order = np.argsort([len(x) for x in ids], kind='stable')
-        probs = np.zeros((len(ids), len(self.topics)), dtype=np.float32)
         starts = range(0, len(order), self.batch_size)
         for start in tqdm(starts, desc='predict', unit='batch', disable=None if progress else True):
             rows = order[start:start + self.batch_size]
-            probs[rows] = self.forward([ids[i] for i in rows])
-        return probs
+            tokens, lengths = self._pad([ids[i] for i in rows])
+            yield rows, tokens.as_in_context(self.ctx), lengths.astype('float32').as_in_context(self.ctx)
 
-    def forward(self, batch_ids):
-        tokens, lengths = self._pad(batch_ids)
-        tokens = tokens.as_in_context(self.ctx)
-        out = self.net(tokens, mx.nd.zeros_like(tokens), lengths.astype('float32').as_in_context(self.ctx))
-        return mx.nd.softmax(out, axis=-1).asnumpy()
+    def predict_proba(self, texts, progress=False):
+        """(len(texts), topics) probabilities, in the order given."""
+        probs = np.zeros((len(texts), len(self.topics)), dtype=np.float32)
+        for rows, tokens, lengths in self.batches(texts, progress):
+            out = self.net(tokens, mx.nd.zeros_like(tokens), lengths)
+            probs[rows] = mx.nd.softmax(out, axis=-1).asnumpy()
+        return probs
 
 
 def check_vocab(meta, tokenizer, weight_path):

@@ -1,0 +1,1 @@
+"""Evaluation reports, the experiment record and figures, from predictions and run directories."""

@@ -1,0 +1,165 @@
+"""Figures (matplotlib, Agg): Hangul topic names where a Korean font is present, else English."""
+import glob
+import importlib.util
+import logging
+import os
+
+import matplotlib
+
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib import font_manager, ft2font  # noqa: E402
+
+from config import TOPICS_KO  # noqa: E402
+from kobert_gluon.atomic import atomic_path  # noqa: E402
+
+log = logging.getLogger('kobert_news.figures')
+_FONT = {}
+
+
+def _font_files():
+    """NanumGothic from the koreanize-matplotlib package, then any system font known to have Hangul."""
+    spec = importlib.util.find_spec('koreanize_matplotlib')
+    if spec and spec.submodule_search_locations:
+        yield from glob.glob(os.path.join(spec.submodule_search_locations[0], 'fonts', 'NanumGothic.ttf'))
+    for path in font_manager.findSystemFonts():
+        name = os.path.basename(path).lower()
+        if any(k in name for k in ('nanum', 'notosanscjk', 'notosanskr', 'noto-cjk', 'malgun', 'applegothic', 'unbatang')):
+            yield path
+
+
+def has_hangul(path):
+    try:
+        return ft2font.FT2Font(path).get_char_index(ord('가')) != 0
+    except (RuntimeError, OSError):
+        return False
+
+
+def hangul_font(candidates=None):
+    """Family name of a registered font that draws Hangul, or None (with a warning, once)."""
+    key = tuple(candidates) if candidates is not None else None
+    if key not in _FONT:
+        _FONT[key] = None
+        for path in (candidates if candidates is not None else _font_files()):
+            if has_hangul(path):
+                font_manager.fontManager.addfont(path)
+                _FONT[key] = font_manager.FontProperties(fname=path).get_name()
+                break
+        if _FONT[key] is None:
+            log.warning('no font with Hangul found (pip install koreanize-matplotlib, or apt install '
+                        'fonts-nanum): figures use English topic names')
+    return _FONT[key]
+
+
+def topic_label(topic, korean):
+    return '%s (%s)' % (TOPICS_KO.get(topic, topic), topic) if korean else topic
+
+
+def _style():
+    family = hangul_font()
+    plt.rcParams['font.family'] = [family, 'DejaVu Sans'] if family else ['DejaVu Sans']
+    plt.rcParams['axes.unicode_minus'] = False
+    return family is not None
+
+
+def _save(fig, path):
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format='png', dpi=120, bbox_inches='tight')
+    plt.close(fig)
+
+
+def confusion_heatmap(cm, path, title='Confusion matrix'):
+    korean = _style()
+    labels = [topic_label(t, korean) for t in cm.index]
+    values = cm.values
+    fig, ax = plt.subplots(figsize=(1.0 * len(labels) + 2.5, 1.0 * len(labels) + 1.5))
+    image = ax.imshow(values, cmap='Blues')
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    ax.set_xticks(range(len(labels)))
+    ax.set_xticklabels(labels, rotation=45, ha='right')
+    ax.set_yticks(range(len(labels)))
+    ax.set_yticklabels(labels)
+    threshold = values.max() / 2 if values.size else 0
+    for i in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            ax.text(j, i, str(values[i, j]), ha='center', va='center',
+                    color='white' if values[i, j] > threshold else 'black', fontsize=9)
+    ax.set_xlabel('predicted')
+    ax.set_ylabel('true')
+    ax.set_title(title)
+    _save(fig, path)
+
+
+def metrics_by_experiment(reports, path):
+    """The original's Fig. 2: F1, recall and precision per topic, one line per experiment.
+    `reports` maps experiment name -> report frame (reports.metrics.report_frame)."""
+    korean = _style()
+    topics = [t for t in next(iter(reports.values())).index if t not in ('macro avg', 'weighted avg')]
+    for rep in reports.values():
+        topics += [t for t in rep.index if t not in topics and t not in ('macro avg', 'weighted avg')]
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.5), sharey=True)
+    for ax, metric in zip(axes, ('f1-score', 'recall', 'precision')):
+        for name, rep in reports.items():
+            ax.plot(range(len(topics)), [rep[metric].get(t, np.nan) for t in topics], marker='o', label=name)
+        ax.set_xticks(range(len(topics)))
+        ax.set_xticklabels([topic_label(t, korean) for t in topics], rotation=45, ha='right')
+        ax.set_title(metric)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel('score')
+    axes[-1].legend(loc='lower right', fontsize=8)
+    _save(fig, path)
+
+
+def training_curve(history, path, title):
+    """Loss, training and evaluation accuracy per epoch of one run (its metrics.json)."""
+    _style()
+    epochs = [h['epoch'] for h in history]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    left.plot(epochs, [h['loss'] for h in history], marker='o', label='training loss')
+    left.plot(epochs, [h['eval_loss'] for h in history], marker='o', label='evaluation loss')
+    left.set_xlabel('epoch')
+    left.legend()
+    right.plot(epochs, [h['train_accuracy'] for h in history], marker='o', label='training accuracy')
+    right.plot(epochs, [h['eval_accuracy'] for h in history], marker='o', label='evaluation accuracy')
+    right.plot(epochs, [h['eval_macro_f1'] for h in history], marker='.', linestyle='--', label='evaluation macro-F1')
+    right.set_xlabel('epoch')
+    right.legend()
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    _save(fig, path)
+
+
+def category_distribution(counts, path):
+    """The original's Fig. 1: topic counts of the training and test sets.
+    `counts` maps set name -> {topic: count}."""
+    korean = _style()
+    topics = sorted({t for c in counts.values() for t in c}, key=lambda t: -sum(c.get(t, 0) for c in counts.values()))
+    width = 0.8 / len(counts)
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    for k, (name, c) in enumerate(counts.items()):
+        values = [c.get(t, 0) for t in topics]
+        bars = ax.bar(np.arange(len(topics)) + k * width, values, width, label='%s (%d)' % (name, sum(values)))
+        ax.bar_label(bars, fontsize=8)
+    ax.set_xticks(np.arange(len(topics)) + width * (len(counts) - 1) / 2)
+    ax.set_xticklabels([topic_label(t, korean) for t in topics], rotation=30, ha='right')
+    ax.set_ylabel('articles')
+    ax.legend()
+    ax.set_title('Topic distribution')
+    _save(fig, path)
+
+
+def embedding_scatter(points, topics, path, title):
+    """The original's Fig. 6/7: 2-D embedding (t-SNE) coloured by topic."""
+    korean = _style()
+    fig, ax = plt.subplots(figsize=(8, 7))
+    for k, topic in enumerate(sorted(set(topics))):
+        sel = np.asarray(topics) == topic
+        ax.scatter(points[sel, 0], points[sel, 1], s=6, alpha=0.6, color=plt.cm.tab10(k % 10),
+                   label=topic_label(topic, korean))
+    ax.legend(markerscale=3, fontsize=9)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title)
+    _save(fig, path)

@@ -1,0 +1,130 @@
+"""evaluate.py and record.py on tiny runs made here."""
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from config import TOPICS, TrainConfig
+from tests.conftest import KOBERT_HOME, ROOT
+
+SAMPLE = os.path.join(ROOT, 'data', 'sample.csv')
+PNG = b'\x89PNG\r\n\x1a\n'
+
+
+def run_cli(script, *args):
+    env = dict(os.environ, KOBERT_HOME=KOBERT_HOME or '')
+    return subprocess.run([sys.executable, os.path.join(ROOT, script)] + [str(a) for a in args],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope='module')
+def runs(tmp_path_factory, kobert_home):
+    """Two finished tiny runs on the sample articles; one named after the original's EXP6."""
+    from kobert_gluon.trainer import train
+    base = tmp_path_factory.mktemp('runs')
+    out = {}
+    for name, mode in (('exp6', 2), ('title_body', 3)):
+        cfg = TrainConfig(data_path=SAMPLE, test_size=0.34, model='tiny', mode=mode, epochs=2, lr=5e-4,
+                          accumulate=1, num_buckets=2, kobert_dir=kobert_home, output_dir=str(base / name))
+        train(cfg)
+        out[name] = str(base / name)
+    return out
+
+
+def test_evaluate_run_dir(runs, tmp_path):
+    out = tmp_path / 'eval'
+    r = run_cli('evaluate.py', '--run_dir', runs['exp6'], '--output_dir', out)
+    assert r.returncode == 0, r.stderr
+    pred = pd.read_csv(os.path.join(runs['exp6'], 'predictions.csv'), encoding='utf-8-sig')
+    n, correct = len(pred), int((pred['category'] == pred['predicted']).sum())
+    scores = json.load(open(str(out / 'metrics.json')))
+    assert scores['n'] == n and abs(scores['accuracy'] - correct / n) < 1e-12
+    cm = pd.read_csv(str(out / 'confusion_matrix.csv'), index_col=0, encoding='utf-8-sig')
+    assert cm.values.sum() == n and sum(cm.at[t, t] for t in cm.index) == correct
+    assert list(cm.index) == [t for t in TOPICS if t in cm.index]  # the original's topic order
+    wrong = pd.read_csv(str(out / 'misclassified.csv'), encoding='utf-8-sig')
+    assert len(wrong) == n - correct and (wrong['top1'] != wrong['category']).all()
+    assert (wrong['top1_probability'] >= wrong['top2_probability']).all()
+    rep = pd.read_csv(str(out / 'classification_report.csv'), index_col=0, encoding='utf-8-sig')
+    assert rep.loc['macro avg', 'support'] == n and set(pred['category']) <= set(rep.index)
+    assert '| macro avg' in (out / 'classification_report.md').read_text(encoding='utf-8')
+    assert (out / 'confusion_matrix.png').read_bytes()[:8] == PNG
+
+
+def test_evaluate_weight_on_a_subset_of_topics(runs, tmp_path):
+    data = tmp_path / 'three.csv'
+    pd.read_csv(SAMPLE).query("category in ['sport', 'it', 'culture']").to_csv(data, index=False)
+    out = tmp_path / 'eval'
+    r = run_cli('evaluate.py', '--gluon_weight_path', os.path.join(runs['title_body'], 'model.params'),
+                '--data_path', data, '--output_dir', out)
+    assert r.returncode == 0, r.stderr
+    rep = pd.read_csv(str(out / 'classification_report.csv'), index_col=0, encoding='utf-8-sig')
+    wrong = pd.read_csv(str(out / 'misclassified.csv'), encoding='utf-8-sig')
+    # Rows: the topics in the data or in the predictions (correct ones are data topics), no others.
+    assert set(rep.index) - {'macro avg', 'weighted avg'} == set(wrong['top1']) | {'sport', 'it', 'culture'}
+    assert json.load(open(str(out / 'metrics.json')))['n'] == 9
+    assert set(wrong['line']) <= set(range(2, 26))
+
+
+def test_evaluate_bad_input(tmp_path, runs):
+    r = run_cli('evaluate.py', '--run_dir', tmp_path / 'nothing')
+    assert r.returncode == 2 and r.stderr.startswith('error: ') and 'Traceback' not in r.stderr
+    r = run_cli('evaluate.py', '--gluon_weight_path', os.path.join(runs['exp6'], 'model.params'),
+                '--data_path', SAMPLE)
+    assert r.returncode == 2 and 'needs --data_path and --output_dir' in r.stderr
+    nolabel = tmp_path / 'nolabel.csv'
+    pd.read_csv(SAMPLE).drop(columns=['category']).to_csv(nolabel, index=False)
+    r = run_cli('evaluate.py', '--gluon_weight_path', os.path.join(runs['exp6'], 'model.params'),
+                '--data_path', nolabel, '--output_dir', tmp_path / 'e')
+    assert r.returncode == 2 and "needs a 'category' column" in r.stderr
+
+
+def test_record(runs, tmp_path):
+    out = tmp_path / 'record'
+    r = run_cli('record.py', '--runs', runs['exp6'], runs['title_body'], '--output_dir', out,
+                '--tsne_samples', 9)
+    assert r.returncode == 0, r.stderr
+    exp = (out / 'exp.md').read_text(encoding='utf-8')
+    assert '| exp6 | mode=2, batch_size=32, model=tiny (from scratch)' in exp
+    assert '| 0.8269 (7) |' in exp  # the original's EXP6
+    assert '| title_body | mode=3,' in exp
+    for name in ('exp6', 'title_body'):
+        best = json.load(open(os.path.join(runs[name], 'best.json')))
+        assert '%.4f | at epoch %d' % (best['eval_accuracy'], best['best_epoch']) in exp
+    metric = (out / 'exp_metric.md').read_text(encoding='utf-8')
+    header = [c.strip() for c in metric.splitlines()[4].split('|')[1:-1]]
+    assert header[1:3] == ['exp', 'metric'] and header[-3:] == ['accuracy', 'macro avg', 'weighted avg']
+    assert header[3:-3] == sorted(header[3:-3])  # topics alphabetical, as the original's table
+    assert sum(1 for l in metric.splitlines() if '| exp6 ' in l) == 4
+    figures = sorted(os.listdir(str(out / 'figures')))
+    assert figures == ['category_distribution.png', 'curve_exp6.png', 'curve_title_body.png',
+                       'metrics_by_experiment.png', 'tsne_exp6.png']
+    for f in figures:
+        data = (out / 'figures' / f).read_bytes()
+        assert data[:8] == PNG and len(data) > 10000
+
+
+def test_record_refuses_an_unfinished_run(tmp_path, runs):
+    half = tmp_path / 'half'
+    shutil.copytree(runs['exp6'], str(half))
+    os.remove(str(half / 'best.json'))
+    r = run_cli('record.py', '--runs', half, '--output_dir', tmp_path / 'out')
+    assert r.returncode == 2 and 'not a finished run directory' in r.stderr
+
+
+def test_hangul_font_and_english_fallback(caplog):
+    from matplotlib import ft2font
+    from reports import figures
+    family = figures.hangul_font()
+    assert family, 'koreanize-matplotlib (a pinned requirement) ships NanumGothic'
+    assert figures.topic_label('economy', True) == '경제 (economy)'
+    with caplog.at_level(logging.WARNING, logger='kobert_news.figures'):
+        assert figures.hangul_font([os.path.join(os.path.dirname(ft2font.__file__), 'mpl-data', 'fonts',
+                                                 'ttf', 'DejaVuSans.ttf')]) is None
+    assert 'English topic names' in caplog.text
+    assert figures.topic_label('economy', False) == 'economy'
