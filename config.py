@@ -14,7 +14,9 @@ TOPICS_KO = {'international': '세계', 'economy': '경제', 'society': '사회'
 
 # Text layout of mode 3 (and 4): the original's Korean field markers.
 TITLE_BODY_FORMAT = '기사제목: {title} 기사본문: {body}'
-MODES = {1: 'body only', 2: 'title only', 3: 'title + body'}
+MODES = {1: 'body only', 2: 'title only', 3: 'title + body',
+         4: 'title + body, cluster id in the text', 5: 'title + body, cluster vector at [CLS]'}
+CLUSTER_MODES = (4, 5)
 
 PROJECT_ROOT = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_WEIGHT = os.path.join('weights', 'ko-news-clf-gluon-weight.pth')
@@ -72,6 +74,7 @@ class PredictConfig:
     top_k: int = 1
     encoding: str = None      # None: detect UTF-8 (with or without BOM) or CP949
     kobert_dir: str = None
+    cache_dir: str = None
     columns: Columns = field(default_factory=Columns)
 
 
@@ -97,6 +100,10 @@ class TrainConfig:
     dropout: float = 0.1
     token_dropout: float = 0.0    # share of tokens replaced by [MASK] in training batches
     embed_init: str = 'random'    # or 'lsa': word embeddings from the training texts (scratch only)
+    clusters: int = 16            # modes 4 and 5: k of k-means
+    base_mode: int = 3            # modes 4 and 5: their article text (3 title + body, 2 title, 1 body)
+    cluster_encoder: str = 'use'  # use, sbert or kobert:<weight>
+    cache_dir: str = None         # embedding cache (default ~/.cache/kobert-news/embeddings)
     patience: int = 5             # epochs without improvement before stopping; 0: never stop early
     early_stop: str = 'accuracy'  # or 'macro_f1'
     num_buckets: int = 10         # length buckets of the batch sampler; 1: one shuffled pool

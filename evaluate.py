@@ -20,8 +20,9 @@ def from_weight(a):
     from preprocess import NewsProcessor, read_csv
     df = read_csv(a.data_path, a.encoding)
     predictor = Predictor.from_weight(a.gluon_weight_path, a.kobert_dir, a.max_len, a.batch_size)
-    mode = a.mode or predictor.meta['mode']
-    proc = NewsProcessor(mode, Columns(a.title_column, a.body_column, a.label_column), predictor.topics)
+    mode = predictor.text_mode(a.mode)
+    proc = NewsProcessor(mode, Columns(a.title_column, a.body_column, a.label_column), predictor.topics,
+                         predictor.meta.get('base_mode', 3))
     labels = proc.labels(df)
     texts = proc.texts(df)
     keep = [i for i, t in enumerate(texts) if t]
@@ -31,7 +32,9 @@ def from_weight(a):
         print('warning: %d row(s) without text left out' % (len(texts) - len(keep)), file=sys.stderr)
     frame = df.iloc[keep].reset_index(drop=True)
     frame.insert(0, 'line', [i + 2 for i in keep])
-    probs = predictor.predict_proba([texts[i] for i in keep], progress=True)
+    probs, clusters = predictor.predict_articles([texts[i] for i in keep], progress=True)
+    if clusters is not None:
+        frame.insert(1, 'cluster', clusters)
     return frame, [predictor.topics[labels[i]] for i in keep], probs, predictor.topics
 
 
@@ -55,7 +58,7 @@ def cli(argv=None):
     p.add_argument('--gluon_weight_path', help='a weight file, with --data_path')
     p.add_argument('--data_path', help='labelled CSV (title, cleanBody, category)')
     p.add_argument('--output_dir', help='default: <run_dir>/eval; required with a weight')
-    p.add_argument('--mode', type=int, choices=(1, 2, 3), default=None)
+    p.add_argument('--mode', type=int, choices=(1, 2, 3, 4, 5), default=None)
     p.add_argument('--max_len', type=int, default=None)
     p.add_argument('--batch_size', type=int, default=32)
     p.add_argument('--top_k', type=int, default=3)

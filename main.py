@@ -17,14 +17,16 @@ def parse_args(argv=None):
     p.add_argument('--gluon_weight_path', default=DEFAULT_WEIGHT, help='weight file (default %(default)s)')
     p.add_argument('--data_path', default=DEFAULT_DATA, help='input CSV (default %(default)s)')
     p.add_argument('--save_path', default=None, help='output CSV; without it, predictions are printed')
-    p.add_argument('--mode', type=int, choices=(1, 2, 3), default=None,
-                   help='1 body, 2 title, 3 title + body (default: the mode the weight was trained with)')
+    p.add_argument('--mode', type=int, choices=(1, 2, 3, 4, 5), default=None,
+                   help='1 body, 2 title, 3 title + body, 4 and 5 with clusters (default and only choice '
+                        'for 4 and 5: the mode the weight was trained with)')
     p.add_argument('--max_len', type=int, default=None, help="tokens per text (default: the weight's)")
     p.add_argument('--batch_size', type=int, default=32)
     p.add_argument('--top_k', type=int, default=1, help='also write the k most likely topics')
     p.add_argument('--encoding', default=None, help='input encoding (default: detect UTF-8 or CP949)')
     p.add_argument('--kobert_dir', default=None,
                    help='folder with KoBERT files (default: $KOBERT_HOME, then ~/kobert)')
+    p.add_argument('--cache_dir', default=None, help='sentence-embedding cache of modes 4 and 5')
     p.add_argument('--title_column', default=Columns.title)
     p.add_argument('--body_column', default=Columns.body)
     a = p.parse_args(argv)
@@ -34,17 +36,18 @@ def parse_args(argv=None):
         p.error('--top_k must be at least 1')
     return PredictConfig(weight_path=a.gluon_weight_path, data_path=a.data_path, save_path=a.save_path,
                          mode=a.mode, max_len=a.max_len, batch_size=a.batch_size, top_k=a.top_k,
-                         encoding=a.encoding, kobert_dir=a.kobert_dir,
+                         encoding=a.encoding, kobert_dir=a.kobert_dir, cache_dir=a.cache_dir,
                          columns=Columns(title=a.title_column, body=a.body_column))
 
 
 def predict_frame(cfg, df, predictor):
     """The input frame with prediction columns added; rows without text stay unclassified."""
     import numpy as np
+    import pandas as pd
     from preprocess import NewsProcessor
 
-    mode = cfg.mode or predictor.meta['mode']
-    texts = NewsProcessor(mode, cfg.columns, predictor.topics).texts(df)
+    mode = predictor.text_mode(cfg.mode)
+    texts = NewsProcessor(mode, cfg.columns, predictor.topics, predictor.meta.get('base_mode', 3)).texts(df)
     has_text = np.array([bool(t) for t in texts])
     if not has_text.any():
         raise UserError('no row of %s has text for mode %d' % (cfg.data_path, mode))
@@ -53,7 +56,7 @@ def predict_frame(cfg, df, predictor):
         print('warning: %d row(s) with no text left unclassified (CSV line %s)'
               % (len(lines), ', '.join(lines[:10]) + (' ...' if len(lines) > 10 else '')), file=sys.stderr)
     probs = np.full((len(df), len(predictor.topics)), np.nan, dtype=np.float32)
-    probs[has_text] = predictor.predict_proba([t for t in texts if t], progress=True)
+    probs[has_text], clusters = predictor.predict_articles([t for t in texts if t], progress=True)
 
     k = min(cfg.top_k, len(predictor.topics))
     ranked = np.argsort(-probs, axis=1, kind='stable')
@@ -62,6 +65,8 @@ def predict_frame(cfg, df, predictor):
     best = np.where(has_text, ranked[:, 0], len(predictor.topics))
     out['predicted'] = topic[best]
     out['probability'] = probs[np.arange(len(df)), ranked[:, 0]]
+    if clusters is not None:  # modes 4 and 5: the cluster the article was placed in
+        out['cluster'] = pd.Series(clusters, index=np.flatnonzero(has_text)).reindex(range(len(df))).astype('Int64')
     if k > 1:
         for j in range(k):
             out['top%d' % (j + 1)] = topic[np.where(has_text, ranked[:, j], len(predictor.topics))]
@@ -87,7 +92,8 @@ def run(cfg):
         hint = (' (train one with train.py, or put the original weight file there)'
                 if os.path.normpath(cfg.weight_path) == os.path.normpath(DEFAULT_WEIGHT) else '')
         raise UserError('no weight file at %s%s' % (cfg.weight_path, hint))
-    predictor = Predictor.from_weight(cfg.weight_path, cfg.kobert_dir, cfg.max_len, cfg.batch_size)
+    predictor = Predictor.from_weight(cfg.weight_path, cfg.kobert_dir, cfg.max_len, cfg.batch_size,
+                                      cache_dir=cfg.cache_dir)
     out = predict_frame(cfg, df, predictor)
     if cfg.save_path:
         write_csv(out, cfg.save_path)

@@ -20,7 +20,12 @@ HELP = {
     'eval_path': 'evaluation CSV; without it, --test_size of the training CSV is held out (stratified)',
     'output_dir': 'run directory: params of each epoch, model.params (best), metrics.json, predictions.csv',
     'test_size': 'share held out when there is no --eval_path',
-    'mode': '1 body, 2 title, 3 title + body',
+    'mode': '1 body, 2 title, 3 title + body, 4 title + body with the cluster id in the text, '
+            '5 title + body with a learned cluster vector at [CLS]',
+    'clusters': 'modes 4 and 5: number of k-means clusters',
+    'base_mode': 'modes 4 and 5: their article text: 3 title + body, 2 title only, 1 body only',
+    'cluster_encoder': 'modes 4 and 5: sentence encoder for the clusters: use, sbert or kobert:<weight>',
+    'cache_dir': 'sentence-embedding cache',
     'model': 'model configuration: %s' % ', '.join(MODEL_CONFIGS),
     'pretrained': "kobert (KoBERT's body, found or downloaded), auto (kobert's body when it can be "
                   "had, else from scratch), none, or a params path",
@@ -41,7 +46,7 @@ def parse_args(argv=None):
     for f in dataclasses.fields(TrainConfig):
         kind = f.type if f.type in (int, float) else str
         if f.name == 'mode':
-            p.add_argument('--mode', type=int, choices=(1, 2, 3), default=None, help=HELP['mode'])
+            p.add_argument('--mode', type=int, choices=(1, 2, 3, 4, 5), default=None, help=HELP['mode'])
         elif f.name == 'early_stop':
             p.add_argument('--early_stop', choices=('accuracy', 'macro_f1'), default=None, help=HELP['early_stop'])
         elif f.name == 'embed_init':
@@ -81,7 +86,7 @@ def make_config(args):
         raise UserError('unknown setting(s) in %s: %s' % (args.config, ', '.join(sorted(unknown))))
     values.update({k: v for k, v in vars(args).items() if k in names and v is not None})
     cfg = TrainConfig(**values)
-    if cfg.model not in MODEL_CONFIGS or cfg.mode not in (1, 2, 3) or cfg.early_stop not in ('accuracy', 'macro_f1'):
+    if cfg.model not in MODEL_CONFIGS or cfg.mode not in (1, 2, 3, 4, 5) or cfg.early_stop not in ('accuracy', 'macro_f1'):
         raise UserError('bad model, mode or early_stop setting: %s, %s, %s' % (cfg.model, cfg.mode, cfg.early_stop))
     for name in ('batch_size', 'epochs', 'accumulate', 'max_len', 'num_buckets', 'log_interval'):
         if getattr(cfg, name) < 1:

@@ -4,32 +4,36 @@ import mxnet as mx
 import numpy as np
 from tqdm import tqdm
 
-from config import UserError
+from config import CLUSTER_MODES, UserError
 from kobert_gluon import model as model_lib
 from kobert_gluon.tokenizer import KoBERTTokenizer, tokens_md5
 
 
 class Predictor:
-    """Topic probabilities for texts, with the weight's own topics and vocabulary."""
+    """Topic probabilities for texts, with the weight's own topics, vocabulary and clusters."""
 
     # Batch lengths are rounded up to a multiple of this, so the hybridized graph meets a
     # handful of shapes instead of one per length.
     ROUND_TO = 8
 
-    def __init__(self, net, tokenizer, topics, max_len=128, batch_size=32, ctx=mx.cpu(), hybridize=True):
+    def __init__(self, net, tokenizer, topics, max_len=128, batch_size=32, ctx=mx.cpu(), hybridize=True,
+                 mode=None, clusters=None):
+        """clusters (modes 4, 5): (encoder, centroids, cache_dir) to place new articles."""
         self.net = net
         self.tokenizer = tokenizer
         self.topics = list(topics)
         self.max_len = max_len
         self.batch_size = batch_size
         self.ctx = ctx
+        self.mode = mode
+        self.clusters = clusters
         self._pad = nlp.data.batchify.Pad(axis=0, pad_val=tokenizer.pad_id, ret_length=True,
                                           dtype='float32', round_to=self.ROUND_TO)
         if hybridize:  # training passes False: the trainer hybridizes the net its own way
             net.hybridize(static_alloc=True, static_shape=True)
 
     @classmethod
-    def from_weight(cls, weight_path, kobert_dir=None, max_len=None, batch_size=32, ctx=mx.cpu()):
+    def from_weight(cls, weight_path, kobert_dir=None, max_len=None, batch_size=32, ctx=mx.cpu(), cache_dir=None):
         net, meta = model_lib.load(weight_path, ctx=ctx)
         tokenizer = KoBERTTokenizer.load(kobert_dir)
         check_vocab(meta, tokenizer, weight_path)
@@ -37,12 +41,45 @@ class Predictor:
         limit = meta['config']['max_length']
         if not 2 < max_len <= limit:
             raise UserError('max_len must be between 3 and %d for this weight' % limit)
-        predictor = cls(net, tokenizer, meta['topics'], max_len, batch_size, ctx)
+        clusters = None
+        if meta['mode'] in CLUSTER_MODES:
+            from preprocess.clusters import get_encoder
+            encoder = get_encoder(meta['clusters']['encoder'])
+            if encoder.key != meta['clusters']['encoder_key']:
+                raise UserError('%s was clustered with %s; the encoder here is %s, which places articles '
+                                'differently' % (weight_path, meta['clusters']['encoder_key'], encoder.key))
+            clusters = (encoder, model_lib.load_centroids(weight_path, meta), cache_dir)
+        predictor = cls(net, tokenizer, meta['topics'], max_len, batch_size, ctx, mode=meta['mode'],
+                        clusters=clusters)
         predictor.meta = meta
         return predictor
 
+    def text_mode(self, requested=None):
+        """The mode to build input text with: the weight's, or another of modes 1-3 for a 1-3
+        weight (a mode-4/5 weight needs its clusters)."""
+        if requested is None or requested == self.mode:
+            return self.mode
+        if self.mode in CLUSTER_MODES or requested in CLUSTER_MODES:
+            raise UserError('this weight was trained in mode %d; it cannot read mode %d input' % (self.mode, requested))
+        return requested
+
     def encode(self, texts):
         return [self.tokenizer.encode(t, self.max_len) for t in texts]
+
+    def place(self, texts):
+        """Modes 4 and 5: (model texts, cluster ids) of articles, from the saved centroids."""
+        from preprocess.clusters import assign, embed, with_cluster
+        encoder, centroids, cache_dir = self.clusters
+        ids = assign(embed(encoder, list(texts), cache_dir), centroids)
+        return (with_cluster(texts, ids) if self.mode == 4 else list(texts)), ids
+
+    def predict_articles(self, texts, progress=False):
+        """(probabilities, cluster ids or None) for articles' mode text; modes 4 and 5 place the
+        articles in the weight's clusters here."""
+        if self.mode in CLUSTER_MODES:
+            texts, ids = self.place(texts)
+            return self.predict_proba(texts, progress, clusters=ids if self.mode == 5 else None), ids
+        return self.predict_proba(texts, progress), None
 
     def batches(self, texts, progress=False):
         """(rows, tokens, valid_length) per batch: texts sorted by length, each batch padded to its
@@ -55,11 +92,13 @@ class Predictor:
             tokens, lengths = self._pad([ids[i] for i in rows])
             yield rows, tokens.as_in_context(self.ctx), lengths.astype('float32').as_in_context(self.ctx)
 
-    def predict_proba(self, texts, progress=False):
-        """(len(texts), topics) probabilities, in the order given."""
+    def predict_proba(self, texts, progress=False, clusters=None):
+        """(len(texts), topics) probabilities of model texts, in the order given; clusters: the
+        cluster id of each text (mode 5)."""
         probs = np.zeros((len(texts), len(self.topics)), dtype=np.float32)
         for rows, tokens, lengths in self.batches(texts, progress):
-            out = self.net(tokens, mx.nd.zeros_like(tokens), lengths)
+            extra = [] if clusters is None else [mx.nd.array(np.asarray(clusters)[rows], ctx=self.ctx)]
+            out = self.net(tokens, mx.nd.zeros_like(tokens), lengths, *extra)
             probs[rows] = mx.nd.softmax(out, axis=-1).asnumpy()
         return probs
 

@@ -21,11 +21,12 @@ from mxnet import autograd, gluon
 from sklearn.metrics import accuracy_score, f1_score, log_loss
 from tqdm import tqdm
 
-from config import MODEL_CONFIGS, TOPICS, UserError
+from config import CLUSTER_MODES, MODEL_CONFIGS, TOPICS, UserError
 from kobert_gluon import files
 from kobert_gluon import model as model_lib
 from kobert_gluon.atomic import atomic_path, atomic_write_text
 from kobert_gluon.embed_init import lsa_embeddings
+from preprocess import clusters as clusters_lib
 from kobert_gluon.predictor import Predictor
 from kobert_gluon.tokenizer import KoBERTTokenizer
 from preprocess import load_data
@@ -36,13 +37,13 @@ CHECKPOINTS = 'checkpoints'
 
 # ---------------------------------------------------------------- model
 
-def build_model(cfg, tokenizer, ctx=mx.cpu()):
+def build_model(cfg, tokenizer, num_clusters=0, ctx=mx.cpu()):
     mcfg = MODEL_CONFIGS[cfg.model]
     if len(tokenizer.vocab) != mcfg.vocab_size:
         raise UserError('the vocabulary has %d tokens; configuration %s needs %d'
                         % (len(tokenizer.vocab), cfg.model, mcfg.vocab_size))
     mx.random.seed(cfg.seed)
-    net = model_lib.build_classifier(mcfg, len(TOPICS), dropout=cfg.dropout, ctx=ctx)
+    net = model_lib.build_classifier(mcfg, len(TOPICS), dropout=cfg.dropout, ctx=ctx, num_clusters=num_clusters)
     body = pretrained_body(cfg)
     if body:
         model_lib.load_pretrained_body(net, body, ctx)
@@ -86,15 +87,43 @@ def init_embeddings(net, samples, seed):
 
 # ---------------------------------------------------------------- evaluation
 
-def evaluate(net, tokenizer, texts, labels, cfg):
-    """Loss, accuracy and macro-F1 on labelled texts, with the probabilities."""
-    probs = Predictor(net, tokenizer, TOPICS, cfg.max_len, cfg.batch_size, hybridize=False).predict_proba(texts)
+def evaluate(net, tokenizer, texts, labels, cfg, clusters=None):
+    """Loss, accuracy and macro-F1 on labelled model texts (clusters: mode 5's ids), with the probabilities."""
+    probs = Predictor(net, tokenizer, TOPICS, cfg.max_len, cfg.batch_size,
+                      hybridize=False).predict_proba(texts, clusters=clusters)
     pred = probs.argmax(axis=1)
     return {
         'eval_loss': float(log_loss(labels, probs, labels=np.arange(len(TOPICS)))),
         'eval_accuracy': float(accuracy_score(labels, pred)),
         'eval_macro_f1': float(f1_score(labels, pred, average='macro', labels=np.unique(labels))),
     }, probs
+
+
+class Inputs:
+    """What the model reads for one split: texts, and for mode 5 the cluster ids."""
+
+    def __init__(self, texts, clusters=None):
+        self.texts = list(texts)
+        self.clusters = clusters
+
+
+def cluster_inputs(cfg, train_df, eval_df):
+    """(train Inputs, eval Inputs, centroids, cluster meta): modes 4 and 5 embed the articles,
+    fit k-means on the training split only and place both splits in the clusters."""
+    if cfg.mode not in CLUSTER_MODES:
+        return Inputs(train_df['text']), Inputs(eval_df['text']), None, None
+    encoder = clusters_lib.get_encoder(cfg.cluster_encoder)
+    train_vec = clusters_lib.embed(encoder, list(train_df['text']), cfg.cache_dir)
+    eval_vec = clusters_lib.embed(encoder, list(eval_df['text']), cfg.cache_dir)
+    centroids = clusters_lib.fit_centroids(train_vec, cfg.clusters, cfg.seed)
+    out = []
+    for df, vec in ((train_df, train_vec), (eval_df, eval_vec)):
+        ids = clusters_lib.assign(vec, centroids)
+        texts = clusters_lib.with_cluster(df['text'], ids) if cfg.mode == 4 else df['text']
+        out.append(Inputs(texts, ids))
+    log.info('%d clusters of %s embeddings (k-means on the training split)', cfg.clusters, encoder.key)
+    meta = {'k': cfg.clusters, 'encoder': cfg.cluster_encoder, 'encoder_key': encoder.key}
+    return out[0], out[1], centroids, meta
 
 
 # ---------------------------------------------------------------- training
@@ -164,8 +193,10 @@ def train(cfg, overwrite=False):
     # Everything that can fail on the user's input fails before the run directory exists.
     train_df, train_y, eval_df, eval_y = load_data(cfg)
     tokenizer = KoBERTTokenizer.load(cfg.kobert_dir)
-    net, body = build_model(cfg, tokenizer)
-    samples = [tokenizer.encode(t, cfg.max_len) for t in train_df['text']]
+    train_in, eval_in, centroids, cluster_meta = cluster_inputs(cfg, train_df, eval_df)
+    with_ids = cfg.mode == 5  # the model itself reads cluster ids
+    net, body = build_model(cfg, tokenizer, num_clusters=cfg.clusters if with_ids else 0)
+    samples = [tokenizer.encode(t, cfg.max_len) for t in train_in.texts]
     if cfg.embed_init == 'lsa':
         if body:
             raise UserError('--embed_init lsa is for training from scratch, not on a pretrained body')
@@ -176,6 +207,10 @@ def train(cfg, overwrite=False):
     meta = {'config': MODEL_CONFIGS[cfg.model].to_dict(), 'topics': list(TOPICS), 'mode': cfg.mode,
             'max_len': cfg.max_len, 'dropout': cfg.dropout, 'vocab': tokenizer.info(),
             'pretrained': os.path.basename(body) if body else None}
+    if cluster_meta:
+        meta['clusters'] = cluster_meta
+        meta['base_mode'] = cfg.base_mode
+    train_clusters = train_in.clusters if with_ids else np.zeros(len(samples), dtype=np.int32)
 
     sample_lengths = [len(s) for s in samples]
 
@@ -187,7 +222,7 @@ def train(cfg, overwrite=False):
 
     batchify = nlp.data.batchify.Tuple(nlp.data.batchify.Pad(pad_val=tokenizer.pad_id, ret_length=True,
                                                              dtype='float32'),
-                                       nlp.data.batchify.Stack('float32'))
+                                       nlp.data.batchify.Stack('float32'), nlp.data.batchify.Stack('float32'))
     n_batches = len(make_sampler())
     steps_per_epoch = -(-n_batches // cfg.accumulate)
     total_steps = steps_per_epoch * cfg.epochs
@@ -226,14 +261,16 @@ def train(cfg, overwrite=False):
         net.collect_params().zero_grad()
         bar = tqdm(enumerate(make_sampler()), total=n_batches, desc='epoch %d' % epoch, unit='batch', disable=None)
         for i, idx in bar:
-            batch = [(mask_tokens(samples[j], cfg.token_dropout, mask_id), train_y[j]) for j in idx]
-            (ids, valid), label = batchify(batch)
-            ids, valid, label = (a.as_in_context(mx.cpu()) for a in (ids, valid, label))
+            batch = [(mask_tokens(samples[j], cfg.token_dropout, mask_id), train_y[j], train_clusters[j])
+                     for j in idx]
+            (ids, valid), label, cluster = batchify(batch)
+            ids, valid, label, cluster = (a.as_in_context(mx.cpu()) for a in (ids, valid, label, cluster))
+            extra = [cluster] if with_ids else []
             if i % cfg.accumulate == 0:
                 step += 1
                 trainer.set_learning_rate(lr_at(step, total_steps, warmup, cfg.lr))
             with autograd.record():
-                out = net(ids, mx.nd.zeros_like(ids), valid.astype('float32'))
+                out = net(ids, mx.nd.zeros_like(ids), valid.astype('float32'), *extra)
                 loss = loss_fn(out, label).mean()
             loss.backward()
             accumulated = i % cfg.accumulate + 1
@@ -254,7 +291,7 @@ def train(cfg, overwrite=False):
                 window_loss, window_n = 0.0, 0
             bar.set_postfix(loss='%.3f' % value, acc='%.3f' % metric.get()[1])
         bar.close()
-        scores, probs = evaluate(net, tokenizer, list(eval_df['text']), eval_y, cfg)
+        scores, probs = evaluate(net, tokenizer, eval_in.texts, eval_y, cfg, eval_in.clusters if with_ids else None)
         record = dict({'epoch': epoch, 'loss': total_loss / seen, 'train_accuracy': metric.get()[1],
                        'lr': trainer.learning_rate, 'seconds': time.time() - tic}, **scores)
         history.append(record)
@@ -267,17 +304,17 @@ def train(cfg, overwrite=False):
         log.info('epoch %d: loss %.4f, train acc %.4f, eval acc %.4f, eval macro-F1 %.4f, %.0fs%s', epoch,
                  record['loss'], record['train_accuracy'], scores['eval_accuracy'], scores['eval_macro_f1'],
                  record['seconds'], ' (best)' if improved else '')
-        _save_epoch(run, net, trainer, meta, epoch, {
+        _save_epoch(run, net, trainer, meta, centroids, epoch, {
             'epoch': epoch, 'step': step, 'best': best, 'best_epoch': best_epoch, 'bad_epochs': bad,
             'history': history})
         run.write_json('metrics.json', history)
 
-    return _finish(run, cfg, tokenizer, eval_df, eval_y, history, best_epoch)
+    return _finish(run, cfg, tokenizer, eval_df, eval_in, eval_y, centroids, history, best_epoch)
 
 
-def _save_epoch(run, net, trainer, meta, epoch, state):
+def _save_epoch(run, net, trainer, meta, centroids, epoch, state):
     """Params (with meta) and optimizer state of this epoch, then state.json naming them, last."""
-    model_lib.save(net, os.path.join(run.ckpt, 'epoch-%d.params' % epoch), meta)
+    model_lib.save(net, os.path.join(run.ckpt, 'epoch-%d.params' % epoch), meta, centroids)
     with atomic_path(os.path.join(run.ckpt, 'epoch-%d.states' % epoch)) as tmp:
         trainer.save_states(tmp)
     atomic_write_text(os.path.join(run.ckpt, 'state.json'), json.dumps(state, indent=2))
@@ -286,20 +323,23 @@ def _save_epoch(run, net, trainer, meta, epoch, state):
         os.remove(old)
 
 
-def _finish(run, cfg, tokenizer, eval_df, eval_y, history, best_epoch):
+def _finish(run, cfg, tokenizer, eval_df, eval_in, eval_y, centroids, history, best_epoch):
     """Reload the best epoch as model.params, write its predictions on the evaluation set."""
     best_params = os.path.join(run.ckpt, 'epoch-%d.params' % best_epoch)
     net, meta = model_lib.load(best_params)
     net.hybridize(static_alloc=True)
     meta['best_epoch'] = best_epoch
-    model_lib.save(net, run.path('model.params'), meta)
-    scores, probs = evaluate(net, tokenizer, list(eval_df['text']), eval_y, cfg)
+    model_lib.save(net, run.path('model.params'), meta, centroids)
+    scores, probs = evaluate(net, tokenizer, eval_in.texts, eval_y, cfg, eval_in.clusters if cfg.mode == 5 else None)
     pred = probs.argmax(axis=1)
-    out = pd.DataFrame({'line': eval_df['line'], 'text': eval_df['text'],
+    out = pd.DataFrame({'line': eval_df['line'], 'text': eval_in.texts,
                         'category': [TOPICS[i] for i in eval_y], 'predicted': [TOPICS[i] for i in pred],
                         'probability': probs.max(axis=1)})
     for j, topic in enumerate(TOPICS):
         out['p_' + topic] = probs[:, j]
+    if eval_in.clusters is not None:
+        out.insert(2, 'cluster', eval_in.clusters)
+        scores.update(cluster_scores(eval_in.clusters, eval_y))
     with atomic_path(run.path('predictions.csv')) as tmp:
         out.to_csv(tmp, index=False, encoding='utf-8-sig', float_format='%.6f')
     state = dict(run.state(), finished=True)
@@ -309,6 +349,13 @@ def _finish(run, cfg, tokenizer, eval_df, eval_y, history, best_epoch):
     log.info('best epoch %d: eval accuracy %.4f, macro-F1 %.4f -> %s', best_epoch, scores['eval_accuracy'],
              scores['eval_macro_f1'], run.path('model.params'))
     return summary
+
+
+def cluster_scores(clusters, labels):
+    """How well the clusters alone separate the topics of the evaluation set."""
+    from sklearn.metrics import normalized_mutual_info_score
+    return {'cluster_nmi': float(normalized_mutual_info_score(labels, clusters)),
+            'cluster_purity': clusters_lib.purity(clusters, labels)}
 
 
 def _log_to(path):

@@ -22,7 +22,7 @@ def split_frame(df, labels, test_size, seed):
 
 def load_data(cfg):
     """(train_frame, train_labels, eval_frame, eval_labels); frames keep a `line` column (CSV line)."""
-    proc = NewsProcessor(cfg.mode, cfg.columns(), TOPICS)
+    proc = NewsProcessor(cfg.mode, cfg.columns(), TOPICS, cfg.base_mode)
 
     def read(path):
         df = read_csv(path, cfg.encoding)

@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pandas as pd
 
-from config import MODES, TITLE_BODY_FORMAT, TOPICS, Columns, UserError
+from config import CLUSTER_MODES, MODES, TITLE_BODY_FORMAT, TOPICS, Columns, UserError
 
 # Korean Excel saves CSV as CP949 (a superset of EUC-KR); everything else is UTF-8.
 FALLBACK_ENCODINGS = ('utf-8-sig', 'cp949')
@@ -51,28 +51,36 @@ def read_csv(path, encoding=None):
 class NewsProcessor:
     """Turns a DataFrame into model text for a mode, and categories into label ids."""
 
-    def __init__(self, mode, columns=None, topics=TOPICS):
+    def __init__(self, mode, columns=None, topics=TOPICS, base_mode=3):
+        """base_mode: the article text of modes 4 and 5 (3 title + body, 2 title only, 1 body only)."""
         if mode not in MODES:
             raise UserError('mode %s is not supported (choose from %s)'
                             % (mode, ', '.join('%d: %s' % kv for kv in MODES.items())))
+        if mode in CLUSTER_MODES and base_mode not in (1, 2, 3):
+            raise UserError('the base text of mode %d must be mode 1, 2 or 3, not %s' % (mode, base_mode))
         self.mode = mode
+        self.text_mode = base_mode if mode in CLUSTER_MODES else mode
         self.columns = columns or Columns()
         self.topics = tuple(topics)
 
     def needed_columns(self):
-        return {1: [self.columns.body], 2: [self.columns.title],
-                3: [self.columns.title, self.columns.body]}[self.mode]
+        if self.text_mode == 1:
+            return [self.columns.body]
+        if self.text_mode == 2:
+            return [self.columns.title]
+        return [self.columns.title, self.columns.body]
 
     def texts(self, df):
-        """Model input text per row; '' where the row's text columns are all empty."""
+        """Model input text per row; '' where the row's text columns are all empty. Modes 4 and 5
+        give their base mode's text: the cluster is added once it is known (preprocess.clusters)."""
         missing = [c for c in self.needed_columns() if c not in df.columns]
         if missing:
             raise UserError('mode %d needs column(s) %s; the CSV has %s'
                             % (self.mode, ', '.join(missing), ', '.join(map(str, df.columns))))
         cols = {c: df[c].fillna('').astype(str).str.strip() for c in self.needed_columns()}
-        if self.mode == 1:
+        if self.text_mode == 1:
             return list(cols[self.columns.body])
-        if self.mode == 2:
+        if self.text_mode == 2:
             return list(cols[self.columns.title])
         titles, bodies = cols[self.columns.title], cols[self.columns.body]
         return ['' if not (t or b) else TITLE_BODY_FORMAT.format(title=t, body=b)

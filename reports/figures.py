@@ -163,3 +163,24 @@ def embedding_scatter(points, topics, path, title):
     ax.set_yticks([])
     ax.set_title(title)
     _save(fig, path)
+
+
+def cluster_distribution(clusters, categories, path, title):
+    """Topic counts inside each cluster, as stacked bars (the original's cluster figures)."""
+    korean = _style()
+    ks = sorted(set(int(c) for c in clusters))
+    topics = sorted(set(categories))
+    clusters, categories = np.asarray(clusters), np.asarray(categories)
+    fig, ax = plt.subplots(figsize=(max(6, 0.45 * len(ks) + 3), 4.5))
+    bottom = np.zeros(len(ks))
+    for n, topic in enumerate(topics):
+        counts = np.array([np.sum((clusters == k) & (categories == topic)) for k in ks])
+        ax.bar(range(len(ks)), counts, bottom=bottom, color=plt.cm.tab10(n % 10), label=topic_label(topic, korean))
+        bottom += counts
+    ax.set_xticks(range(len(ks)))
+    ax.set_xticklabels([str(k) for k in ks], fontsize=8)
+    ax.set_xlabel('cluster')
+    ax.set_ylabel('test articles')
+    ax.legend(fontsize=8, bbox_to_anchor=(1.01, 1), loc='upper left')
+    ax.set_title(title)
+    _save(fig, path)

@@ -149,7 +149,7 @@ def _counts(labels):
 def tsne_points(run, texts, labels, n, seed):
     """2-D t-SNE of the run's model's mean-pooled token outputs for up to n texts."""
     from sklearn.manifold import TSNE
-    from reports.embeddings import mean_pooled
+    from kobert_gluon.embeddings import mean_pooled
     rng = np.random.RandomState(seed)
     pick = np.sort(rng.choice(len(texts), size=min(n, len(texts)), replace=False))
     vectors = mean_pooled(os.path.join(run.path, 'model.params'), [texts[i] for i in pick])

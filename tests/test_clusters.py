@@ -1,0 +1,143 @@
+"""Modes 4 and 5: sentence encoders, the embedding cache, clusters and the cluster models."""
+import json
+import os
+
+import mxnet as mx
+import numpy as np
+import pandas as pd
+import pytest
+
+from config import MODEL_CONFIGS, TOPICS, UserError
+from kobert_gluon import model
+from preprocess import clusters
+from tests.conftest import ROOT, run_main
+
+SAMPLE = os.path.join(ROOT, 'data', 'sample.csv')
+SPORT = ['손흥민 시즌 10호골…토트넘 3연승 이끌어', '프로야구 LG, 연장 접전 끝에 한국시리즈 1차전 승리']
+POLITICS = '여야, 내년도 예산안 처리 놓고 막판 협상'
+
+
+@pytest.fixture(scope='module')
+def use():
+    return clusters.get_encoder('use')
+
+
+def test_use_embeds_korean(use):
+    v = use.encode(SPORT + [POLITICS])
+    assert v.shape == (3, 512) and v.dtype == np.float32
+    assert np.allclose(np.linalg.norm(v, axis=1), 1, atol=1e-4)
+    assert v[0] @ v[1] > v[0] @ v[2] + 0.1 and v[0] @ v[1] > v[1] @ v[2] + 0.1
+
+
+def test_embedding_cache(use, tmp_path):
+    calls = []
+
+    class Counting:
+        name, key = use.name, use.key
+
+        def encode(self, texts):
+            calls.append(len(texts))
+            return use.encode(texts)
+
+    first = clusters.embed(Counting(), SPORT, str(tmp_path))
+    second = clusters.embed(Counting(), SPORT, str(tmp_path))
+    assert calls == [2] and np.array_equal(first, second)
+    assert len(os.listdir(str(tmp_path))) == 1
+    clusters.embed(Counting(), SPORT[:1], str(tmp_path))  # other texts: embedded anew
+    assert calls == [2, 1] and len(os.listdir(str(tmp_path))) == 2
+
+
+def test_unknown_and_unavailable_encoders(tmp_path):
+    with pytest.raises(UserError, match='unknown encoder'):
+        clusters.get_encoder('word2vec')
+    with pytest.raises(UserError, match='needs a weight file'):
+        clusters.get_encoder('kobert:' + str(tmp_path / 'none.params'))
+    try:
+        import sentence_transformers  # noqa: F401
+    except ImportError:
+        with pytest.raises(UserError, match='pip install sentence-transformers'):
+            clusters.get_encoder('sbert')
+
+
+def test_kobert_encoder(tiny_weight):
+    enc = clusters.get_encoder('kobert:' + tiny_weight)
+    v = enc.encode(SPORT + [POLITICS])
+    assert v.shape == (3, 128) and np.isfinite(v).all()
+    assert enc.key.startswith('kobert-')
+
+
+def test_centroids_assign_like_kmeans():
+    from sklearn.cluster import KMeans
+    rng = np.random.RandomState(0)
+    x = np.concatenate([rng.normal(c, 0.3, (30, 5)) for c in (0, 3, 6)]).astype(np.float32)
+    centroids = clusters.fit_centroids(x, 3, seed=1)
+    km = KMeans(3, random_state=1, n_init=10).fit(x)
+    new = rng.normal(3, 3, (50, 5)).astype(np.float32)
+    assert np.array_equal(clusters.assign(new, centroids), km.predict(new))
+    with pytest.raises(UserError, match='need at least 8 training texts'):
+        clusters.fit_centroids(x[:5], 8, seed=1)
+
+
+def test_mode4_text_format():
+    assert clusters.with_cluster(['기사제목: 제목 기사본문: 본문'], [7]) == ['군집 7 기사제목: 제목 기사본문: 본문']
+
+
+def test_pivot_purity_layout():
+    table = clusters.pivot([0, 0, 1, 1, 1], ['sport', 'sport', 'economy', 'sport', 'economy'], sorted(TOPICS))
+    assert list(table.columns) == ['cluster', 'category'] + sorted(TOPICS)
+    assert table.values.tolist()[0][:2] == [0, 'sport'] and table['sport'].tolist() == [2, 0, 1]
+    assert clusters.purity([0, 0, 1, 1, 1], [3, 3, 1, 3, 1]) == pytest.approx(4 / 5)
+
+
+def test_mode5_parameters_save_and_load(tmp_path, tokenizer):
+    mx.random.seed(3)
+    net = model.build_classifier(MODEL_CONFIGS['tiny'], 8, num_clusters=16)
+    assert net.cluster_embed.weight.shape == (16, 128)
+    path = str(tmp_path / 'm5.params')
+    centroids = np.random.RandomState(0).rand(16, 512).astype(np.float32)
+    model.save(net, path, {'config': MODEL_CONFIGS['tiny'].to_dict(), 'topics': list(TOPICS), 'mode': 5,
+                           'max_len': 32, 'dropout': 0.1, 'vocab': tokenizer.info(),
+                           'clusters': {'k': 16, 'encoder': 'use', 'encoder_key': 'x'}}, centroids)
+    keys = set(mx.nd.load(path))
+    assert 'cluster_embed.weight' in keys and {'classifier.1.weight', 'classifier.1.bias'} <= keys
+    loaded, meta = model.load(path)
+    np.testing.assert_array_equal(model.load_centroids(path, meta), centroids)
+    ids = mx.nd.array([[2, 100, 200, 3], [2, 300, 3, 1]])
+    args = (ids, mx.nd.zeros_like(ids), mx.nd.array([4, 3]))
+    for c in ([0, 5], [9, 15]):
+        np.testing.assert_allclose(loaded(*args, mx.nd.array(c)).asnumpy(), net(*args, mx.nd.array(c)).asnumpy(),
+                                   rtol=1e-5, atol=1e-6)
+    a, b = net(*args, mx.nd.array([0, 5])).asnumpy(), net(*args, mx.nd.array([1, 5])).asnumpy()
+    assert not np.allclose(a[0], b[0]) and np.allclose(a[1], b[1])  # the cluster reaches its own row only
+    os.remove(model.centroids_path(path))
+    with pytest.raises(UserError, match='centroids .* missing'):
+        model.load_centroids(path, meta)
+
+
+@pytest.mark.parametrize('mode', [4, 5])
+def test_modes_4_and_5_end_to_end(tmp_path, mode, kobert_home):
+    from tests.test_train import TINY, run_train
+    out = tmp_path / 'run'
+    r = run_train('--data_path', SAMPLE, '--test_size', 0.34, '--mode', mode, '--clusters', 4, '--epochs', 1,
+                  '--output_dir', out, '--cache_dir', tmp_path / 'cache', *TINY)
+    assert r.returncode == 0, r.stderr
+    meta = json.load(open(str(out / 'model.json'), encoding='utf-8'))
+    assert meta['mode'] == mode and meta['clusters']['k'] == 4 and meta['clusters']['encoder'] == 'use'
+    assert np.load(str(out / 'model.centroids.npy')).shape == (4, 512)
+    pred = pd.read_csv(str(out / 'predictions.csv'), encoding='utf-8-sig')
+    assert pred['cluster'].between(0, 3).all()
+    if mode == 4:
+        assert pred['text'].str.match(r'^군집 \d 기사제목: ').all()
+    best = json.load(open(str(out / 'best.json')))
+    assert 0 <= best['cluster_purity'] <= 1
+
+    # main.py places new articles with the saved centroids: the same clusters as training found.
+    res = tmp_path / 'out.csv'
+    r = run_main('--gluon_weight_path', out / 'model.params', '--data_path', SAMPLE, '--save_path', res,
+                 '--cache_dir', tmp_path / 'cache')
+    assert r.returncode == 0, r.stderr
+    df = pd.read_csv(str(res), encoding='utf-8-sig')
+    by_line = dict(zip(pred['line'], pred['cluster']))
+    assert all(df['cluster'][line - 2] == c for line, c in by_line.items())
+    r = run_main('--gluon_weight_path', out / 'model.params', '--data_path', SAMPLE, '--mode', 2)
+    assert r.returncode == 2 and 'cannot read mode 2 input' in r.stderr
