@@ -75,6 +75,8 @@ class PredictConfig:
     encoding: str = None      # None: detect UTF-8 (with or without BOM) or CP949
     kobert_dir: str = None
     cache_dir: str = None
+    precision: str = 'fp32'   # fp32, bf16 or int8
+    calib_path: str = None    # int8: CSV of texts to calibrate on (default: a sample of the input)
     columns: Columns = field(default_factory=Columns)
 
 

@@ -27,6 +27,11 @@ def parse_args(argv=None):
     p.add_argument('--kobert_dir', default=None,
                    help='folder with KoBERT files (default: $KOBERT_HOME, then ~/kobert)')
     p.add_argument('--cache_dir', default=None, help='sentence-embedding cache of modes 4 and 5')
+    p.add_argument('--precision', choices=('fp32', 'bf16', 'int8'), default='fp32',
+                   help='bf16 needs AVX-512 BF16, int8 AVX-512 VNNI; other CPUs fall back to fp32')
+    p.add_argument('--calib_path', default=None,
+                   help='int8: a CSV whose texts calibrate the quantization (default: a sample of the input '
+                        'spread over its text lengths)')
     p.add_argument('--title_column', default=Columns.title)
     p.add_argument('--body_column', default=Columns.body)
     a = p.parse_args(argv)
@@ -37,6 +42,7 @@ def parse_args(argv=None):
     return PredictConfig(weight_path=a.gluon_weight_path, data_path=a.data_path, save_path=a.save_path,
                          mode=a.mode, max_len=a.max_len, batch_size=a.batch_size, top_k=a.top_k,
                          encoding=a.encoding, kobert_dir=a.kobert_dir, cache_dir=a.cache_dir,
+                         precision=a.precision, calib_path=a.calib_path,
                          columns=Columns(title=a.title_column, body=a.body_column))
 
 
@@ -55,6 +61,14 @@ def predict_frame(cfg, df, predictor):
         lines = [str(i + 2) for i in np.flatnonzero(~has_text)]
         print('warning: %d row(s) with no text left unclassified (CSV line %s)'
               % (len(lines), ', '.join(lines[:10]) + (' ...' if len(lines) > 10 else '')), file=sys.stderr)
+    if cfg.precision != 'fp32':
+        calib = texts
+        if cfg.calib_path:
+            from preprocess import read_csv
+            calib = NewsProcessor(mode, cfg.columns, predictor.topics,
+                                  predictor.meta.get('base_mode', 3)).texts(read_csv(cfg.calib_path, cfg.encoding))
+        used = predictor.set_precision(cfg.precision, [t for t in calib if t])
+        print('precision: %s' % used, file=sys.stderr)
     probs = np.full((len(df), len(predictor.topics)), np.nan, dtype=np.float32)
     probs[has_text], clusters = predictor.predict_articles([t for t in texts if t], progress=True)
 

@@ -74,6 +74,9 @@ def main():
     p.add_argument('--data', default=None, help='CSV of real texts (their own lengths)')
     p.add_argument('--column', default='title')
     p.add_argument('--kobert_dir', default=None)
+    p.add_argument('--precision', default='fp32', choices=('fp32', 'bf16', 'int8'),
+                   help='of the predictor (int8 calibrated on the benchmark texts); the fixed-length loop stays fp32')
+    p.add_argument('--no_fixed', action='store_true', help='measure the predictor only')
     args = p.parse_args()
 
     tokenizer = KoBERTTokenizer.load(args.kobert_dir)
@@ -82,12 +85,15 @@ def main():
     mx.random.seed(0)
     net = model.build_classifier(MODEL_CONFIGS[args.config], len(TOPICS))
     predictor = Predictor(net, tokenizer, TOPICS, args.seq_len, args.batch_size)
-    print('config=%s max_len=%d batch=%d texts=%d tokens/text mean=%.1f max=%d OMP_NUM_THREADS=%s'
-          % (args.config, args.seq_len, args.batch_size, len(texts), np.mean(lengths), max(lengths),
+    used = predictor.set_precision(args.precision, texts)
+    print('config=%s precision=%s max_len=%d batch=%d texts=%d tokens/text mean=%.1f max=%d OMP_NUM_THREADS=%s'
+          % (args.config, used, args.seq_len, args.batch_size, len(texts), np.mean(lengths), max(lengths),
              os.environ.get('OMP_NUM_THREADS')))
     base_mb = peak_mb()
     rate = timed(lambda: predictor.predict_proba(texts), len(texts), args.repeat)
     print('predictor (bucketed):   %7.1f sentences/s  peak RSS %6.0f MB' % (rate, peak_mb()))
+    if args.no_fixed:
+        return
     fixed_net = model.build_classifier(MODEL_CONFIGS[args.config], len(TOPICS))
     rate_fixed = timed(lambda: fixed_length(fixed_net, tokenizer, texts, args.seq_len, args.batch_size),
                        len(texts), args.repeat)

@@ -54,6 +54,29 @@ class Predictor:
         predictor.meta = meta
         return predictor
 
+    def set_precision(self, precision, calib_texts=()):
+        """fp32, bf16 or int8, prepared on model texts: int8 is calibrated on a sample covering their
+        lengths. Returns the precision in effect (fp32 on a CPU without bf16 or VNNI instructions)."""
+        from kobert_gluon import precision as prec
+        precision = prec.effective(precision)
+        if precision != 'fp32':
+            if precision == 'int8' and self.mode in CLUSTER_MODES:
+                raise UserError('int8 is not available for mode-%d weights' % self.mode)
+            texts = list(calib_texts)
+            if not texts:
+                raise UserError('%s needs sample texts to prepare the model on' % precision)
+            sample = prec.calibration_sample(texts, [len(x) for x in self.encode(texts)])
+            batches = [[tokens, mx.nd.zeros_like(tokens), lengths] for _, tokens, lengths in self.batches(sample)]
+            if self.mode == 5:
+                batches = [b + [mx.nd.zeros((b[0].shape[0],), ctx=self.ctx)] for b in batches]
+            if precision == 'bf16':
+                self.net(*batches[0])  # AMP converts the graph of a hybridized net that has run
+                self.net = prec.to_bf16(self.net)
+            else:
+                self.net = prec.to_int8(self.net, batches)
+        self.precision = precision
+        return precision
+
     def text_mode(self, requested=None):
         """The mode to build input text with: the weight's, or another of modes 1-3 for a 1-3
         weight (a mode-4/5 weight needs its clusters)."""

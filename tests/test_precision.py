@@ -1,0 +1,79 @@
+"""bf16 and INT8 inference against fp32 on the shipped (trained) default weight."""
+import logging
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from config import DEFAULT_WEIGHT, UserError
+from kobert_gluon import precision
+from kobert_gluon.predictor import Predictor
+from tests.conftest import ROOT, run_main
+
+WEIGHT = os.path.join(ROOT, DEFAULT_WEIGHT)
+SAMPLE = pd.read_csv(os.path.join(ROOT, 'data', 'sample.csv'))
+TITLES = list(SAMPLE['title'])
+
+
+@pytest.fixture(scope='module')
+def fp32(kobert_home):
+    return Predictor.from_weight(WEIGHT, kobert_home).predict_proba(TITLES)
+
+
+@pytest.mark.parametrize('kind', ['bf16', 'int8'])
+def test_close_to_fp32_on_real_text(kind, fp32, kobert_home):
+    if not precision.supported(kind):
+        pytest.skip('this CPU lacks %s instructions' % kind)
+    p = Predictor.from_weight(WEIGHT, kobert_home)
+    assert p.set_precision(kind, TITLES) == kind
+    probs = p.predict_proba(TITLES)
+    assert np.abs(probs - fp32).max() < 0.05
+    assert (probs.argmax(1) == fp32.argmax(1)).mean() >= 0.9
+    bodies = list(SAMPLE['cleanBody'])  # other lengths than calibrated on still run
+    assert p.predict_proba(bodies).shape == (24, 8)
+
+
+def test_calibration_sample_covers_the_lengths():
+    lengths = list(range(5, 1005))
+    texts = ['t%d' % n for n in lengths]
+    sample = precision.calibration_sample(texts, lengths, size=50)
+    assert len(sample) == 50 and sample[0] == 't5' and sample[-1] == 't1004'
+    picked = sorted(int(t[1:]) for t in sample)
+    assert max(np.diff(picked)) <= 25  # no length band left out
+    assert precision.calibration_sample(texts[:10], lengths[:10], size=50) == texts[:10]
+
+
+def test_unsupported_cpu_falls_back_to_fp32(monkeypatch, kobert_home, caplog):
+    assert precision.effective('bf16', flags={'avx2'}) == 'fp32'
+    assert precision.effective('int8', flags={'avx512_vnni'}) == 'int8'
+    monkeypatch.setattr(precision, 'cpu_flags', lambda: {'sse2', 'avx2'})
+    p = Predictor.from_weight(WEIGHT, kobert_home)
+    net = p.net
+    with caplog.at_level(logging.WARNING, logger='kobert_news.precision'):
+        assert p.set_precision('int8', TITLES) == 'fp32'
+    assert p.net is net and 'running fp32' in caplog.text
+
+
+def test_int8_needs_texts_and_no_clusters(kobert_home):
+    if not precision.supported('int8'):
+        pytest.skip('this CPU lacks int8 instructions')
+    p = Predictor.from_weight(WEIGHT, kobert_home)
+    with pytest.raises(UserError, match='needs sample texts'):
+        p.set_precision('int8', [])
+    p.mode = 5
+    with pytest.raises(UserError, match='not available for mode-5'):
+        p.set_precision('int8', TITLES)
+
+
+@pytest.mark.parametrize('kind', ['bf16', 'int8'])
+def test_main_precision(kind, tmp_path, kobert_home):
+    out = tmp_path / 'out.csv'
+    r = run_main('--data_path', os.path.join(ROOT, 'data', 'sample.csv'), '--save_path', out, '--precision', kind)
+    assert r.returncode == 0, r.stderr
+    assert ('precision: %s' % (kind if precision.supported(kind) else 'fp32')) in r.stderr
+    assert 'Traceback' not in r.stderr and 'quantized concat' not in r.stderr
+    ref = tmp_path / 'ref.csv'
+    assert run_main('--data_path', os.path.join(ROOT, 'data', 'sample.csv'), '--save_path', ref).returncode == 0
+    a, b = pd.read_csv(str(out), encoding='utf-8-sig'), pd.read_csv(str(ref), encoding='utf-8-sig')
+    assert (a['predicted'] == b['predicted']).mean() >= 0.9
