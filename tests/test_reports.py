@@ -128,3 +128,20 @@ def test_hangul_font_and_english_fallback(caplog):
                                                  'ttf', 'DejaVuSans.ttf')]) is None
     assert 'English topic names' in caplog.text
     assert figures.topic_label('economy', False) == 'economy'
+
+
+def test_seed_table_averages_runs_that_differ_only_in_seed(runs, tmp_path):
+    from reports.record import RunRecord, seed_table
+    other = tmp_path / 'exp6_seed7'
+    shutil.copytree(runs['exp6'], str(other))
+    cfg = json.load(open(str(other / 'train_config.json')))
+    cfg['seed'] = 7
+    json.dump(cfg, open(str(other / 'train_config.json'), 'w'))
+    best = json.load(open(str(other / 'best.json')))
+    best.update(eval_accuracy=0.5, best_epoch=2)
+    json.dump(best, open(str(other / 'best.json'), 'w'))
+    a, b = RunRecord(runs['exp6']), RunRecord(str(other))
+    table = seed_table([a, b, RunRecord(runs['title_body'])])
+    mean = (a.best['eval_accuracy'] + 0.5) / 2
+    assert '| 42, 7 | %.4f (%.4f, 0.5000) |' % (mean, a.best['eval_accuracy']) in table
+    assert seed_table([a, RunRecord(runs['title_body'])]) == ''
