@@ -32,6 +32,8 @@ def from_weight(a):
         print('warning: %d row(s) without text left out' % (len(texts) - len(keep)), file=sys.stderr)
     frame = df.iloc[keep].reset_index(drop=True)
     frame.insert(0, 'line', [i + 2 for i in keep])
+    if a.precision != 'fp32':
+        print('precision: %s' % predictor.set_precision(a.precision, [texts[i] for i in keep]), file=sys.stderr)
     probs, clusters = predictor.predict_articles([texts[i] for i in keep], progress=True)
     if clusters is not None:
         frame.insert(1, 'cluster', clusters)
@@ -62,6 +64,8 @@ def cli(argv=None):
     p.add_argument('--max_len', type=int, default=None)
     p.add_argument('--batch_size', type=int, default=32)
     p.add_argument('--top_k', type=int, default=3)
+    p.add_argument('--precision', choices=('fp32', 'bf16', 'int8'), default='fp32',
+                   help='with a weight: inference precision (int8 calibrated on the data itself)')
     p.add_argument('--encoding', default=None)
     p.add_argument('--kobert_dir', default=None)
     p.add_argument('--title_column', default=Columns.title)
