@@ -107,7 +107,7 @@ def metrics_by_experiment(reports, path):
         ax.set_title(metric)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel('score')
-    axes[-1].legend(loc='lower right', fontsize=8)
+    axes[-1].legend(fontsize=8, bbox_to_anchor=(1.02, 1), loc='upper left')
     _save(fig, path)
 
 
