@@ -141,3 +141,22 @@ def test_modes_4_and_5_end_to_end(tmp_path, mode, kobert_home):
     assert all(df['cluster'][line - 2] == c for line, c in by_line.items())
     r = run_main('--gluon_weight_path', out / 'model.params', '--data_path', SAMPLE, '--mode', 2)
     assert r.returncode == 2 and 'cannot read mode 2 input' in r.stderr
+
+
+def test_cluster_report(tmp_path, use):
+    from tests.test_reports import PNG, run_cli
+    out = tmp_path / 'clusters'
+    r = run_cli('cluster_report.py', '--data_path', SAMPLE, '--test_size', 0.34, '--k', 2, 4,
+                '--output_dir', out, '--cache_dir', tmp_path / 'cache')
+    assert r.returncode == 0, r.stderr
+    assert sorted(os.listdir(str(out))) == ['cluster2.png', 'cluster2_pivot.csv', 'cluster4.png',
+                                            'cluster4_pivot.csv', 'clusters.md']
+    table = pd.read_csv(str(out / 'cluster4_pivot.csv'))
+    assert list(table.columns) == ['cluster4', 'category'] + sorted(TOPICS)  # the original's layout
+    assert table[sorted(TOPICS)].values.sum() == 9  # the 9 held-out articles, each counted once
+    assert all(row[row['category']] > 0 for _, row in table.iterrows())
+    md = (out / 'clusters.md').read_text(encoding='utf-8')
+    assert '| 2 |' in md and '| 4 |' in md and 'use-m3-' in md
+    assert (out / 'cluster4.png').read_bytes()[:8] == PNG
+    r = run_cli('cluster_report.py', '--data_path', SAMPLE, '--test_size', 0.34, '--k', 64, '--output_dir', out)
+    assert r.returncode == 2 and 'need at least 64 training texts' in r.stderr
