@@ -26,9 +26,9 @@ from kobert_gluon import files
 from kobert_gluon import model as model_lib
 from kobert_gluon.atomic import atomic_path, atomic_write_text
 from kobert_gluon.embed_init import lsa_embeddings
-from preprocess import clusters as clusters_lib
 from kobert_gluon.predictor import Predictor
 from kobert_gluon.tokenizer import KoBERTTokenizer
+from preprocess import clusters as clusters_lib
 from preprocess import load_data
 
 log = logging.getLogger('kobert_news.train')
@@ -211,6 +211,7 @@ def train(cfg, overwrite=False):
         meta['clusters'] = cluster_meta
         meta['base_mode'] = cfg.base_mode
     train_clusters = train_in.clusters if with_ids else np.zeros(len(samples), dtype=np.int32)
+    eval_ids = eval_in.clusters if with_ids else None
 
     sample_lengths = [len(s) for s in samples]
 
@@ -236,8 +237,15 @@ def train(cfg, overwrite=False):
     for p in params:
         p.grad_req = 'add'  # gradients accumulate over cfg.accumulate batches
     net.hybridize(static_alloc=True)
-    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
     mask_id = tokenizer.vocab[tokenizer.vocab.mask_token]
+
+    def batches():
+        for idx in make_sampler():
+            batch = [(mask_tokens(samples[j], cfg.token_dropout, mask_id), train_y[j], train_clusters[j])
+                     for j in idx]
+            (ids, valid), label, cluster = batchify(batch)
+            ids, valid, label, cluster = (a.as_in_context(mx.cpu()) for a in (ids, valid, label, cluster))
+            yield [ids, mx.nd.zeros_like(ids), valid.astype('float32')] + ([cluster] if with_ids else []), label
 
     history, step, best, best_epoch, bad = [], 0, -1.0, 0, 0
     start_epoch = 1
@@ -257,42 +265,10 @@ def train(cfg, overwrite=False):
         np.random.seed((cfg.seed * 1000 + epoch) % 2 ** 32)   # batch order of this epoch
         mx.random.seed((cfg.seed * 1000 + epoch) % 2 ** 31)   # dropout of this epoch
         tic = time.time()
-        metric, total_loss, seen, window_loss, window_n = mx.metric.Accuracy(), 0.0, 0, 0.0, 0
-        net.collect_params().zero_grad()
-        bar = tqdm(enumerate(make_sampler()), total=n_batches, desc='epoch %d' % epoch, unit='batch', disable=None)
-        for i, idx in bar:
-            batch = [(mask_tokens(samples[j], cfg.token_dropout, mask_id), train_y[j], train_clusters[j])
-                     for j in idx]
-            (ids, valid), label, cluster = batchify(batch)
-            ids, valid, label, cluster = (a.as_in_context(mx.cpu()) for a in (ids, valid, label, cluster))
-            extra = [cluster] if with_ids else []
-            if i % cfg.accumulate == 0:
-                step += 1
-                trainer.set_learning_rate(lr_at(step, total_steps, warmup, cfg.lr))
-            with autograd.record():
-                out = net(ids, mx.nd.zeros_like(ids), valid.astype('float32'), *extra)
-                loss = loss_fn(out, label).mean()
-            loss.backward()
-            accumulated = i % cfg.accumulate + 1
-            if accumulated == cfg.accumulate or i == n_batches - 1:
-                trainer.allreduce_grads()
-                nlp.utils.clip_grad_global_norm(params, cfg.max_grad_norm)
-                trainer.update(accumulated)
-                net.collect_params().zero_grad()
-            value = float(loss.asscalar())
-            metric.update([label], [out])
-            total_loss += value * len(idx)
-            seen += len(idx)
-            window_loss += value
-            window_n += 1
-            if (i + 1) % cfg.log_interval == 0:
-                log.info('[Epoch %d Batch %d/%d] loss=%.4f, lr=%.10f, acc=%.3f', epoch, i + 1, n_batches,
-                         window_loss / window_n, trainer.learning_rate, metric.get()[1])
-                window_loss, window_n = 0.0, 0
-            bar.set_postfix(loss='%.3f' % value, acc='%.3f' % metric.get()[1])
-        bar.close()
-        scores, probs = evaluate(net, tokenizer, eval_in.texts, eval_y, cfg, eval_in.clusters if with_ids else None)
-        record = dict({'epoch': epoch, 'loss': total_loss / seen, 'train_accuracy': metric.get()[1],
+        step, loss, accuracy = _train_epoch(net, trainer, params, batches(), n_batches, epoch, cfg,
+                                            lambda s: lr_at(s, total_steps, warmup, cfg.lr), step)
+        scores, _ = evaluate(net, tokenizer, eval_in.texts, eval_y, cfg, eval_ids)
+        record = dict({'epoch': epoch, 'loss': loss, 'train_accuracy': accuracy,
                        'lr': trainer.learning_rate, 'seconds': time.time() - tic}, **scores)
         history.append(record)
         score = scores['eval_' + cfg.early_stop]
@@ -309,7 +285,43 @@ def train(cfg, overwrite=False):
             'history': history})
         run.write_json('metrics.json', history)
 
-    return _finish(run, cfg, tokenizer, eval_df, eval_in, eval_y, centroids, history, best_epoch)
+    return _finish(run, cfg, tokenizer, eval_df, eval_in, eval_ids, eval_y, centroids, history, best_epoch)
+
+
+def _train_epoch(net, trainer, params, batches, n_batches, epoch, cfg, schedule, step):
+    """One pass over the training batches, gradients accumulated over cfg.accumulate of them.
+    Returns (optimizer steps so far, mean loss, training accuracy)."""
+    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+    metric, total_loss, seen, window_loss, window_n = mx.metric.Accuracy(), 0.0, 0, 0.0, 0
+    net.collect_params().zero_grad()
+    bar = tqdm(enumerate(batches), total=n_batches, desc='epoch %d' % epoch, unit='batch', disable=None)
+    for i, (inputs, label) in bar:
+        if i % cfg.accumulate == 0:
+            step += 1
+            trainer.set_learning_rate(schedule(step))
+        with autograd.record():
+            out = net(*inputs)
+            loss = loss_fn(out, label).mean()
+        loss.backward()
+        accumulated = i % cfg.accumulate + 1
+        if accumulated == cfg.accumulate or i == n_batches - 1:
+            trainer.allreduce_grads()
+            nlp.utils.clip_grad_global_norm(params, cfg.max_grad_norm)
+            trainer.update(accumulated)
+            net.collect_params().zero_grad()
+        value = float(loss.asscalar())
+        metric.update([label], [out])
+        total_loss += value * label.shape[0]
+        seen += label.shape[0]
+        window_loss += value
+        window_n += 1
+        if (i + 1) % cfg.log_interval == 0:
+            log.info('[Epoch %d Batch %d/%d] loss=%.4f, lr=%.10f, acc=%.3f', epoch, i + 1, n_batches,
+                     window_loss / window_n, trainer.learning_rate, metric.get()[1])
+            window_loss, window_n = 0.0, 0
+        bar.set_postfix(loss='%.3f' % value, acc='%.3f' % metric.get()[1])
+    bar.close()
+    return step, total_loss / seen, metric.get()[1]
 
 
 def _save_epoch(run, net, trainer, meta, centroids, epoch, state):
@@ -323,14 +335,14 @@ def _save_epoch(run, net, trainer, meta, centroids, epoch, state):
         os.remove(old)
 
 
-def _finish(run, cfg, tokenizer, eval_df, eval_in, eval_y, centroids, history, best_epoch):
+def _finish(run, cfg, tokenizer, eval_df, eval_in, eval_ids, eval_y, centroids, history, best_epoch):
     """Reload the best epoch as model.params, write its predictions on the evaluation set."""
     best_params = os.path.join(run.ckpt, 'epoch-%d.params' % best_epoch)
     net, meta = model_lib.load(best_params)
     net.hybridize(static_alloc=True)
     meta['best_epoch'] = best_epoch
     model_lib.save(net, run.path('model.params'), meta, centroids)
-    scores, probs = evaluate(net, tokenizer, eval_in.texts, eval_y, cfg, eval_in.clusters if cfg.mode == 5 else None)
+    scores, probs = evaluate(net, tokenizer, eval_in.texts, eval_y, cfg, eval_ids)
     pred = probs.argmax(axis=1)
     out = pd.DataFrame({'line': eval_df['line'], 'text': eval_in.texts,
                         'category': [TOPICS[i] for i in eval_y], 'predicted': [TOPICS[i] for i in pred],
