@@ -53,7 +53,8 @@ def predict_frame(cfg, df, predictor):
     from preprocess import NewsProcessor
 
     mode = predictor.text_mode(cfg.mode)
-    texts = NewsProcessor(mode, cfg.columns, predictor.topics, predictor.meta.get('base_mode', 3)).texts(df)
+    proc = NewsProcessor(mode, cfg.columns, predictor.topics, predictor.meta.get('base_mode', 3))
+    texts = proc.texts(df)
     has_text = np.array([bool(t) for t in texts])
     if not has_text.any():
         raise UserError('no row of %s has text for mode %d' % (cfg.data_path, mode))
@@ -65,8 +66,7 @@ def predict_frame(cfg, df, predictor):
         calib = texts
         if cfg.calib_path:
             from preprocess import read_csv
-            calib = NewsProcessor(mode, cfg.columns, predictor.topics,
-                                  predictor.meta.get('base_mode', 3)).texts(read_csv(cfg.calib_path, cfg.encoding))
+            calib = proc.texts(read_csv(cfg.calib_path, cfg.encoding))
         used = predictor.set_precision(cfg.precision, [t for t in calib if t])
         print('precision: %s' % used, file=sys.stderr)
     probs = np.full((len(df), len(predictor.topics)), np.nan, dtype=np.float32)
@@ -91,8 +91,6 @@ def predict_frame(cfg, df, predictor):
 def write_csv(df, path):
     """UTF-8 with BOM (Excel shows Hangul), written to a temporary file and renamed."""
     from kobert_gluon.atomic import atomic_path
-    if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
-        raise UserError('output folder does not exist: %s' % os.path.dirname(os.path.abspath(path)))
     with atomic_path(path) as tmp:
         df.to_csv(tmp, index=False, encoding='utf-8-sig', float_format='%.6f')
 
@@ -102,6 +100,8 @@ def run(cfg):
     from preprocess import read_csv
 
     df = read_csv(cfg.data_path, cfg.encoding)
+    if cfg.save_path and not os.path.isdir(os.path.dirname(os.path.abspath(cfg.save_path))):
+        raise UserError('output folder does not exist: %s' % os.path.dirname(os.path.abspath(cfg.save_path)))
     if not os.path.isfile(cfg.weight_path):
         hint = (' (train one with train.py, or put the original weight file there)'
                 if os.path.normpath(cfg.weight_path) == os.path.normpath(DEFAULT_WEIGHT) else '')
