@@ -23,6 +23,12 @@ DEFAULT_WEIGHT = os.path.join('weights', 'ko-news-clf-gluon-weight.pth')
 DEFAULT_DATA = os.path.join('data', 'sample.csv')
 
 
+def default_cache_dir(kind):
+    """~/.cache/kobert-news/<kind> (or under $XDG_CACHE_HOME): sentence embeddings, int8 models."""
+    root = os.environ.get('XDG_CACHE_HOME') or os.path.join(os.path.expanduser('~'), '.cache')
+    return os.path.join(root, 'kobert-news', kind)
+
+
 class UserError(Exception):
     """A problem with the user's input or files: shown as one line, never a traceback."""
 

@@ -26,7 +26,9 @@ def parse_args(argv=None):
     p.add_argument('--encoding', default=None, help='input encoding (default: detect UTF-8 or CP949)')
     p.add_argument('--kobert_dir', default=None,
                    help='folder with KoBERT files (default: $KOBERT_HOME, then ~/kobert)')
-    p.add_argument('--cache_dir', default=None, help='sentence-embedding cache of modes 4 and 5')
+    p.add_argument('--cache_dir', default=None,
+                   help='cache of sentence embeddings (modes 4 and 5) and, under int8/, quantized models '
+                        '(default ~/.cache/kobert-news/{embeddings,int8})')
     p.add_argument('--precision', choices=('fp32', 'bf16', 'int8'), default='fp32',
                    help='bf16 needs AVX-512 BF16, int8 AVX-512 VNNI; other CPUs fall back to fp32')
     p.add_argument('--calib_path', default=None,

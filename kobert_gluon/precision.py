@@ -4,9 +4,12 @@ fp32 BERT is at this kind of CPU's arithmetic limit; bf16 (AVX-512 BF16) and INT
 are where more speed comes from. A CPU without those instructions falls back to fp32.
 """
 import contextlib
+import hashlib
 import logging
 import os
+import shutil
 import sys
+import tempfile
 import warnings
 
 import mxnet as mx
@@ -72,6 +75,37 @@ def calibration_sample(texts, lengths, size=CALIB_SIZE):
         return [texts[i] for i in order]
     pick = np.unique(np.linspace(0, len(order) - 1, size).round().astype(int))
     return [texts[i] for i in order[pick]]
+
+
+def int8_key(weight_md5, max_len, sample):
+    """Cache key of a quantized model: the weight, the length limit and the calibration texts."""
+    h = hashlib.sha1(('%s|%d|%s|smart|channel-wise|naive' % (weight_md5, max_len, mx.__version__)).encode('utf-8'))
+    for t in sample:
+        h.update(t.encode('utf-8') + b'\0')
+    return h.hexdigest()
+
+
+def cached_int8(key, cache_dir, build, n_inputs):
+    """The quantized net stored under key, or build() and store it (export after its first forward)."""
+    prefix = os.path.join(cache_dir, key)
+    symbol, params = prefix + '-symbol.json', prefix + '-0000.params'
+    if os.path.isfile(symbol) and os.path.isfile(params):
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', UserWarning)
+            net = mx.gluon.SymbolBlock.imports(symbol, ['data%d' % i for i in range(n_inputs)], params, ctx=mx.cpu())
+        net.hybridize(static_alloc=True, static_shape=True)
+        log.info('int8 model from the cache: %s', prefix)
+        return net
+    net = build()
+    os.makedirs(cache_dir, exist_ok=True)
+    tmp = tempfile.mkdtemp(dir=cache_dir)
+    try:
+        net.export(os.path.join(tmp, 'q'))
+        os.replace(os.path.join(tmp, 'q-0000.params'), params)  # params first: symbol marks it complete
+        os.replace(os.path.join(tmp, 'q-symbol.json'), symbol)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return net
 
 
 def to_int8(net, batches):

@@ -1,10 +1,12 @@
 """Batched inference: sort by length, pad each batch to its longest text, softmax."""
+import os
+
 import gluonnlp as nlp
 import mxnet as mx
 import numpy as np
 from tqdm import tqdm
 
-from config import CLUSTER_MODES, UserError
+from config import CLUSTER_MODES, UserError, default_cache_dir
 from kobert_gluon import model as model_lib
 from kobert_gluon.tokenizer import KoBERTTokenizer, tokens_md5
 
@@ -17,8 +19,9 @@ class Predictor:
     ROUND_TO = 8
 
     def __init__(self, net, tokenizer, topics, max_len=128, batch_size=32, ctx=mx.cpu(), hybridize=True,
-                 mode=None, clusters=None):
-        """clusters (modes 4, 5): (encoder, centroids, cache_dir) to place new articles."""
+                 mode=None, clusters=None, weight_md5=None, cache_dir=None):
+        """clusters (modes 4, 5): (encoder, centroids, cache_dir) to place new articles;
+        weight_md5 and cache_dir: where int8 models of this weight are kept."""
         self.net = net
         self.tokenizer = tokenizer
         self.topics = list(topics)
@@ -27,6 +30,8 @@ class Predictor:
         self.ctx = ctx
         self.mode = mode
         self.clusters = clusters
+        self.weight_md5 = weight_md5
+        self.cache_dir = cache_dir
         self._pad = nlp.data.batchify.Pad(axis=0, pad_val=tokenizer.pad_id, ret_length=True,
                                           dtype='float32', round_to=self.ROUND_TO)
         if hybridize:  # training passes False: the trainer hybridizes the net its own way
@@ -49,8 +54,9 @@ class Predictor:
                 raise UserError('%s was clustered with %s; the encoder here is %s, which places articles '
                                 'differently' % (weight_path, meta['clusters']['encoder_key'], encoder.key))
             clusters = (encoder, model_lib.load_centroids(weight_path, meta), cache_dir)
+        from kobert_gluon.files import md5sum
         predictor = cls(net, tokenizer, meta['topics'], max_len, batch_size, ctx, mode=meta['mode'],
-                        clusters=clusters)
+                        clusters=clusters, weight_md5=md5sum(weight_path), cache_dir=cache_dir)
         predictor.meta = meta
         return predictor
 
@@ -72,6 +78,11 @@ class Predictor:
             if precision == 'bf16':
                 self.net(*batches[0])  # AMP converts the graph of a hybridized net that has run
                 self.net = prec.to_bf16(self.net)
+            elif self.weight_md5:  # a weight file: keep the quantized model for the next run
+                self.net = prec.cached_int8(prec.int8_key(self.weight_md5, self.max_len, sample),
+                                            os.path.join(self.cache_dir, 'int8') if self.cache_dir
+                                            else default_cache_dir('int8'),
+                                            lambda: prec.to_int8(self.net, batches), len(batches[0]))
             else:
                 self.net = prec.to_int8(self.net, batches)
         self.precision = precision

@@ -14,7 +14,7 @@ import os
 
 import numpy as np
 
-from config import UserError
+from config import UserError, default_cache_dir
 
 SBERT_MODEL = 'paraphrase-xlm-r-multilingual-v1'
 CLUSTER_PREFIX = '군집 {cluster} '  # mode 4: "군집 3 기사제목: ... 기사본문: ..."
@@ -90,15 +90,10 @@ def get_encoder(spec):
     raise UserError("unknown encoder %r (use, sbert or kobert:<weight>)" % spec)
 
 
-def default_cache_dir():
-    return os.path.join(os.environ.get('XDG_CACHE_HOME') or os.path.join(os.path.expanduser('~'), '.cache'),
-                        'kobert-news', 'embeddings')
-
-
 def embed(encoder, texts, cache_dir=None):
     """Embeddings of texts, from the cache when this encoder has embedded these texts before."""
     from kobert_gluon.atomic import atomic_path
-    cache_dir = cache_dir or default_cache_dir()
+    cache_dir = cache_dir or default_cache_dir('embeddings')
     h = hashlib.sha1(encoder.key.encode('utf-8'))
     for t in texts:
         h.update(t.encode('utf-8') + b'\0')

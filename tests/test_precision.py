@@ -69,7 +69,8 @@ def test_int8_needs_texts_and_no_clusters(kobert_home):
 @pytest.mark.parametrize('kind', ['bf16', 'int8'])
 def test_main_precision(kind, tmp_path, kobert_home):
     out = tmp_path / 'out.csv'
-    r = run_main('--data_path', os.path.join(ROOT, 'data', 'sample.csv'), '--save_path', out, '--precision', kind)
+    r = run_main('--data_path', os.path.join(ROOT, 'data', 'sample.csv'), '--save_path', out, '--precision', kind,
+                 '--cache_dir', tmp_path / 'cache')
     assert r.returncode == 0, r.stderr
     assert ('precision: %s' % (kind if precision.supported(kind) else 'fp32')) in r.stderr
     assert 'Traceback' not in r.stderr and 'quantized concat' not in r.stderr
@@ -77,3 +78,23 @@ def test_main_precision(kind, tmp_path, kobert_home):
     assert run_main('--data_path', os.path.join(ROOT, 'data', 'sample.csv'), '--save_path', ref).returncode == 0
     a, b = pd.read_csv(str(out), encoding='utf-8-sig'), pd.read_csv(str(ref), encoding='utf-8-sig')
     assert (a['predicted'] == b['predicted']).mean() >= 0.9
+
+
+def test_int8_model_is_cached_by_weight_and_calibration(kobert_home, tmp_path, monkeypatch, fp32):
+    if not precision.supported('int8'):
+        pytest.skip('this CPU lacks int8 instructions')
+    first = Predictor.from_weight(WEIGHT, kobert_home, cache_dir=str(tmp_path))
+    first.set_precision('int8', TITLES)
+    stored = sorted(os.listdir(str(tmp_path / 'int8')))
+    assert len(stored) == 2 and stored[0].endswith('-0000.params') and stored[1].endswith('-symbol.json')
+    expected = first.predict_proba(TITLES)
+
+    def no_quantizing(*args):
+        raise AssertionError('quantized again despite the cache')
+    monkeypatch.setattr(precision, 'to_int8', no_quantizing)
+    again = Predictor.from_weight(WEIGHT, kobert_home, cache_dir=str(tmp_path))
+    assert again.set_precision('int8', TITLES) == 'int8'
+    np.testing.assert_array_equal(again.predict_proba(TITLES), expected)
+    other = Predictor.from_weight(WEIGHT, kobert_home, cache_dir=str(tmp_path))
+    with pytest.raises(AssertionError, match='quantized again'):
+        other.set_precision('int8', TITLES[:10])  # other calibration texts: another model
