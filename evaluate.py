@@ -17,12 +17,11 @@ from config import Columns, UserError
 
 def from_weight(a):
     from kobert_gluon.predictor import Predictor
-    from preprocess import NewsProcessor, read_csv
+    from preprocess import read_csv
     df = read_csv(a.data_path, a.encoding)
     predictor = Predictor.from_weight(a.gluon_weight_path, a.kobert_dir, a.max_len, a.batch_size)
-    mode = predictor.text_mode(a.mode)
-    proc = NewsProcessor(mode, Columns(a.title_column, a.body_column, a.label_column), predictor.topics,
-                         predictor.meta.get('base_mode', 3))
+    proc = predictor.processor(Columns(a.title_column, a.body_column, a.label_column), a.mode)
+    mode = proc.mode
     labels = proc.labels(df)
     texts = proc.texts(df)
     keep = [i for i, t in enumerate(texts) if t]

@@ -52,10 +52,9 @@ def predict_frame(cfg, df, predictor):
     """The input frame with prediction columns added; rows without text stay unclassified."""
     import numpy as np
     import pandas as pd
-    from preprocess import NewsProcessor
 
-    mode = predictor.text_mode(cfg.mode)
-    proc = NewsProcessor(mode, cfg.columns, predictor.topics, predictor.meta.get('base_mode', 3))
+    proc = predictor.processor(cfg.columns, cfg.mode)
+    mode = proc.mode
     texts = proc.texts(df)
     has_text = np.array([bool(t) for t in texts])
     if not has_text.any():

@@ -19,9 +19,9 @@ class Predictor:
     ROUND_TO = 8
 
     def __init__(self, net, tokenizer, topics, max_len=128, batch_size=32, ctx=mx.cpu(), hybridize=True,
-                 mode=None, clusters=None, weight_md5=None, cache_dir=None):
+                 mode=None, clusters=None, weight_path=None, cache_dir=None):
         """clusters (modes 4, 5): (encoder, centroids, cache_dir) to place new articles;
-        weight_md5 and cache_dir: where int8 models of this weight are kept."""
+        weight_path and cache_dir: where int8 models of this weight are kept."""
         self.net = net
         self.tokenizer = tokenizer
         self.topics = list(topics)
@@ -30,7 +30,8 @@ class Predictor:
         self.ctx = ctx
         self.mode = mode
         self.clusters = clusters
-        self.weight_md5 = weight_md5
+        self.weight_path = weight_path
+        self.meta = {}  # from_weight: the weight's description
         self.cache_dir = cache_dir
         self._pad = nlp.data.batchify.Pad(axis=0, pad_val=tokenizer.pad_id, ret_length=True,
                                           dtype='float32', round_to=self.ROUND_TO)
@@ -54,9 +55,8 @@ class Predictor:
                 raise UserError('%s was clustered with %s; the encoder here is %s, which places articles '
                                 'differently' % (weight_path, meta['clusters']['encoder_key'], encoder.key))
             clusters = (encoder, model_lib.load_centroids(weight_path, meta), cache_dir)
-        from kobert_gluon.files import md5sum
         predictor = cls(net, tokenizer, meta['topics'], max_len, batch_size, ctx, mode=meta['mode'],
-                        clusters=clusters, weight_md5=md5sum(weight_path), cache_dir=cache_dir)
+                        clusters=clusters, weight_path=weight_path, cache_dir=cache_dir)
         predictor.meta = meta
         return predictor
 
@@ -78,8 +78,9 @@ class Predictor:
             if precision == 'bf16':
                 self.net(*batches[0])  # AMP converts the graph of a hybridized net that has run
                 self.net = prec.to_bf16(self.net)
-            elif self.weight_md5:  # a weight file: keep the quantized model for the next run
-                self.net = prec.cached_int8(prec.int8_key(self.weight_md5, self.max_len, sample),
+            elif self.weight_path:  # a weight file: keep the quantized model for the next run
+                from kobert_gluon.files import md5sum  # only here: hashing a kobert file takes a second
+                self.net = prec.cached_int8(prec.int8_key(md5sum(self.weight_path), self.max_len, sample),
                                             os.path.join(self.cache_dir, 'int8') if self.cache_dir
                                             else default_cache_dir('int8'),
                                             lambda: prec.to_int8(self.net, batches), len(batches[0]))
@@ -96,6 +97,11 @@ class Predictor:
         if self.mode in CLUSTER_MODES or requested in CLUSTER_MODES:
             raise UserError('this weight was trained in mode %d; it cannot read mode %d input' % (self.mode, requested))
         return requested
+
+    def processor(self, columns, mode=None):
+        """The NewsProcessor that builds this weight's input text from a CSV (see text_mode)."""
+        from preprocess import NewsProcessor
+        return NewsProcessor(self.text_mode(mode), columns, self.topics, self.meta.get('base_mode', 3))
 
     def encode(self, texts):
         return [self.tokenizer.encode(t, self.max_len) for t in texts]
