@@ -130,5 +130,12 @@ def cli(argv=None):
     return 0
 
 
+def script():
+    """The command line's entry: cli() in a process whose memory is on huge pages."""
+    from kobert_gluon import rerun_with_huge_pages
+    rerun_with_huge_pages()
+    return cli()
+
+
 if __name__ == '__main__':
-    sys.exit(cli())
+    sys.exit(script())

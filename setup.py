@@ -11,7 +11,7 @@ setup(
     py_modules=['config', 'main', 'train', 'baseline', 'evaluate', 'record', 'cluster_report'],
     install_requires=[line.strip() for line in open('requirements.txt')
                       if line.strip() and not line.startswith('#') and not line.startswith('pytest')],
-    entry_points={'console_scripts': ['kobert-news-predict=main:cli', 'kobert-news-train=train:cli',
-                                      'kobert-news-baseline=baseline:cli', 'kobert-news-evaluate=evaluate:cli',
+    entry_points={'console_scripts': ['kobert-news-predict=main:script', 'kobert-news-train=train:cli',
+                                      'kobert-news-baseline=baseline:cli', 'kobert-news-evaluate=evaluate:script',
                                       'kobert-news-record=record:cli', 'kobert-news-clusters=cluster_report:cli']},
 )

@@ -1,20 +1,27 @@
 """The project's predictor at fp32, bf16 and int8 next to PyTorch and ONNX Runtime, same shapes.
 
-    python bench/bench_compare.py --peer_python /path/to/python3.11 --config kobert --seq_len 128 32
+    python bench/bench_compare.py --peer_python /path/to/python3.11 --config kobert --seq_len 128 32 --runs 3
 
-Each project precision runs in its own process (so peak memory is its own). The peers need a
-second Python with torch, transformers, onnxruntime and onnx; without --peer_python (or when it
-lacks them) only the project is measured. Prints a Markdown table with sentences/s, peak RSS and
-the ratio to ONNX Runtime int8 at the same length.
+Every (engine, precision, length) runs in its own process, so peak memory is its own; --runs
+repeats the whole set, interleaved, and the table gives the median and the range of the runs
+(speed varies from one process to the next on a shared machine). The peers need a second Python
+with torch, transformers, onnxruntime and onnx; without --peer_python (or when it lacks them)
+only the project is measured. The project's figure includes tokenizing the texts; the peers are
+fed token ids.
 """
 import argparse
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+from kobert_gluon import HUGE_PAGES, huge_pages_available  # noqa: E402  (light: mxnet is not imported)
+
 LINE = re.compile(r'predictor \(bucketed\):\s+([\d.]+) sentences/s\s+peak RSS\s+(\d+) MB')
 USED = re.compile(r'precision=(\w+)')
 
@@ -32,21 +39,32 @@ def project(config, seq, batch, n, precision, kobert_dir):
             'sentences_per_s': float(m.group(1)), 'peak_rss_mb': int(m.group(2))}
 
 
-def peers(python, config, seqs, batch, n):
+PEERS = ('torch-fp32', 'torch-int8', 'ort-fp32', 'ort-int8')
+NAMES = {'torch': 'PyTorch', 'ort': 'ONNX Runtime'}
+
+
+def peer_python_ok(python):
     if not python:
         print('no --peer_python: PyTorch and ONNX Runtime not measured', file=sys.stderr)
-        return []
-    check = subprocess.run([python, '-c', 'import torch, transformers, onnxruntime, onnx'], capture_output=True)
-    if check.returncode:
+        return False
+    if subprocess.run([python, '-c', 'import torch, transformers, onnxruntime, onnx'], capture_output=True).returncode:
         print('%s lacks torch, transformers, onnxruntime or onnx: peers not measured' % python, file=sys.stderr)
-        return []
+        return False
+    return True
+
+
+def peer(python, config, seq, batch, n, engine):
+    env = dict(os.environ)
+    if 'GLIBC_TUNABLES' not in env and huge_pages_available():
+        env['GLIBC_TUNABLES'] = HUGE_PAGES  # the memory setting the project's processes run with
     out = subprocess.run([python, os.path.join(HERE, 'bench_peers.py'), '--config', config, '--batch_size', str(batch),
-                          '--n', str(n), '--seq_len'] + [str(s) for s in seqs], capture_output=True, text=True)
+                          '--n', str(n), '--seq_len', str(seq), '--engines', engine], capture_output=True, text=True,
+                         env=env)
     rows = [json.loads(l) for l in out.stdout.splitlines() if l.startswith('{')]
-    if out.returncode:
-        print('bench_peers.py failed:\n' + out.stderr[-2000:], file=sys.stderr)
-    names = {'torch': 'PyTorch', 'ort': 'ONNX Runtime'}
-    return [dict(r, engine=names[r['engine']]) for r in rows]
+    if out.returncode or not rows:
+        print('bench_peers.py %s failed:\n%s' % (engine, out.stderr[-2000:]), file=sys.stderr)
+        return None
+    return dict(rows[0], engine=NAMES[rows[0]['engine']])
 
 
 def main():
@@ -57,20 +75,32 @@ def main():
     p.add_argument('--n', type=int, default=64)
     p.add_argument('--peer_python', default=None)
     p.add_argument('--kobert_dir', default=None)
+    p.add_argument('--runs', type=int, default=1, help='repeat the whole set this many times (fresh processes)')
     a = p.parse_args()
-    rows = [project(a.config, s, a.batch_size, a.n, prec, a.kobert_dir)
-            for s in a.seq_len for prec in ('fp32', 'bf16', 'int8')]
-    rows += peers(a.peer_python, a.config, a.seq_len, a.batch_size, a.n)
-    print('config=%s batch=%d, random weights, %d sentences per timed pass, best of 2' % (a.config, a.batch_size, a.n))
-    print('| engine | precision | seq | sentences/s | peak RSS MB | vs ONNX Runtime int8 |')
-    print('|---|---|---|---|---|---|')
+    with_peers = peer_python_ok(a.peer_python)
+    runs = {}  # (engine, precision, seq) -> list of results
+    for _ in range(a.runs):
+        for seq in a.seq_len:
+            rows = [project(a.config, seq, a.batch_size, a.n, prec, a.kobert_dir) for prec in ('fp32', 'bf16', 'int8')]
+            if with_peers:
+                rows += [peer(a.peer_python, a.config, seq, a.batch_size, a.n, e) for e in PEERS]
+            for r in filter(None, rows):
+                runs.setdefault((r['engine'], r['precision'], seq), []).append(r)
+    print('config=%s batch=%d, random weights, %d sentences per timed pass, best of 2 passes; %d run(s) each'
+          % (a.config, a.batch_size, a.n, a.runs))
+    print('| engine | precision | seq | sentences/s (median) | range | peak RSS MB | vs ONNX Runtime int8 |')
+    print('|---|---|---|---|---|---|---|')
     for seq in a.seq_len:
-        ref = [r['sentences_per_s'] for r in rows if r['seq_len'] == seq and r['engine'] == 'ONNX Runtime'
-               and r['precision'] == 'int8']
-        for r in (r for r in rows if r['seq_len'] == seq):
-            ratio = '%.2fx' % (r['sentences_per_s'] / ref[0]) if ref else '-'
-            print('| %s | %s | %d | %.1f | %d | %s |' % (r['engine'], r['precision'], seq, r['sentences_per_s'],
-                                                        r['peak_rss_mb'], ratio))
+        ref = runs.get(('ONNX Runtime', 'int8', seq))
+        ref = statistics.median(r['sentences_per_s'] for r in ref) if ref else None
+        for (engine, prec, s), rs in runs.items():
+            if s != seq:
+                continue
+            rates = [r['sentences_per_s'] for r in rs]
+            mid = statistics.median(rates)
+            print('| %s | %s | %d | %.1f | %.1f-%.1f | %d | %s |' % (
+                engine, prec, seq, mid, min(rates), max(rates), max(r['peak_rss_mb'] for r in rs),
+                '%.2fx' % (mid / ref) if ref else '-'))
 
 
 if __name__ == '__main__':

@@ -28,6 +28,7 @@ def main():
     p.add_argument('--weight', default=None, help="default: the run's model.params")
     p.add_argument('--kobert_dir', default=None)
     args = p.parse_args()
+    kobert_gluon.rerun_with_huge_pages()  # as main.py does
     with open(os.path.join(args.run_dir, 'train_config.json'), encoding='utf-8') as f:
         cfg = TrainConfig(**json.load(f))
     _, _, eval_df, eval_y = load_data(cfg)

@@ -4,16 +4,50 @@ MXNet reads OMP_NUM_THREADS once, when it is imported, and on its own uses only 
 cores; so the thread count is set here, before any submodule imports mxnet.
 """
 import os
+import platform
+import sys
+
+HUGE_PAGES = 'glibc.malloc.hugetlb=1'
 
 
 def _set_threads():
-    if 'mxnet' in __import__('sys').modules:
+    if 'mxnet' in sys.modules:
         return
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         cores = os.cpu_count() or 1
     os.environ.setdefault('OMP_NUM_THREADS', str(cores))
+
+
+def huge_pages_available(thp_path='/sys/kernel/mm/transparent_hugepage/enabled'):
+    """Whether glibc's malloc can be asked for transparent huge pages: glibc 2.35 or later, and
+    the kernel's THP setting 'always' or 'madvise'."""
+    libc, version = platform.libc_ver()
+    try:
+        major, minor = (int(x) for x in version.split('.')[:2])
+        with open(thp_path) as f:
+            mode = f.read()
+    except (ValueError, OSError):
+        return False
+    return libc == 'glibc' and (major, minor) >= (2, 35) and '[never]' not in mode
+
+
+def rerun_with_huge_pages():
+    """Start this command again, same interpreter and arguments, with glibc's malloc on huge pages.
+
+    On 4 KiB pages the int8 model's speed depended on where its buffers happened to land: the same
+    run gave 32 or 42 sentences/s at seq 128 from one process to the next; on huge pages it was
+    at the fast end each time (bench/README.md). Returns without doing anything when
+    GLIBC_TUNABLES is already set (by an earlier pass or by the user) or huge pages are not
+    available. Only for command-line entry points: it replaces the running process.
+    """
+    if 'GLIBC_TUNABLES' in os.environ or not huge_pages_available():
+        return
+    os.environ['GLIBC_TUNABLES'] = HUGE_PAGES
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable] + sys.argv)
 
 
 _set_threads()

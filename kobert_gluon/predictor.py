@@ -8,6 +8,7 @@ from tqdm import tqdm
 
 from config import CLUSTER_MODES, UserError, default_cache_dir
 from kobert_gluon import model as model_lib
+from kobert_gluon.fused import fuse_attention
 from kobert_gluon.tokenizer import KoBERTTokenizer, tokens_md5
 
 
@@ -18,9 +19,11 @@ class Predictor:
     # handful of shapes instead of one per length.
     ROUND_TO = 8
 
-    def __init__(self, net, tokenizer, topics, max_len=128, batch_size=32, ctx=mx.cpu(), hybridize=True,
+    def __init__(self, net, tokenizer, topics, max_len=128, batch_size=32, ctx=mx.cpu(), inference=True,
                  mode=None, clusters=None, weight_path=None, cache_dir=None):
-        """clusters (modes 4, 5): (encoder, centroids, cache_dir) to place new articles;
+        """inference: the net is the predictor's own: its attention is fused (kobert_gluon.fused)
+        and it is hybridized; the trainer passes False, as its net goes on training.
+        clusters (modes 4, 5): (encoder, centroids, cache_dir) to place new articles;
         weight_path and cache_dir: where int8 models of this weight are kept."""
         self.net = net
         self.tokenizer = tokenizer
@@ -35,7 +38,8 @@ class Predictor:
         self.cache_dir = cache_dir
         self._pad = nlp.data.batchify.Pad(axis=0, pad_val=tokenizer.pad_id, ret_length=True,
                                           dtype='float32', round_to=self.ROUND_TO)
-        if hybridize:  # training passes False: the trainer hybridizes the net its own way
+        if inference:
+            fuse_attention(net)
             net.hybridize(static_alloc=True, static_shape=True)
 
     @classmethod
@@ -61,26 +65,32 @@ class Predictor:
         return predictor
 
     def set_precision(self, precision, calib_texts=()):
-        """fp32, bf16 or int8, prepared on model texts: int8 is calibrated on a sample covering their
-        lengths. Returns the precision in effect (fp32 on a CPU without bf16 or VNNI instructions)."""
+        """fp32, bf16 or int8, prepared on texts like those to predict (as predict_articles takes
+        them): int8 is calibrated on a sample covering their lengths, placed in the weight's clusters
+        for modes 4 and 5. Returns the precision in effect (fp32 on a CPU without bf16 or VNNI)."""
         from kobert_gluon import precision as prec
         precision = prec.effective(precision)
         if precision != 'fp32':
-            if precision == 'int8' and self.mode in CLUSTER_MODES:
-                raise UserError('int8 is not available for mode-%d weights' % self.mode)
             texts = list(calib_texts)
             if not texts:
                 raise UserError('%s needs sample texts to prepare the model on' % precision)
             sample = prec.calibration_sample(texts, [len(x) for x in self.encode(texts)])
-            batches = [[tokens, mx.nd.zeros_like(tokens), lengths] for _, tokens, lengths in self.batches(sample)]
-            if self.mode == 5:
-                batches = [b + [mx.nd.zeros((b[0].shape[0],), ctx=self.ctx)] for b in batches]
+            clusters = None
+            if self.mode in CLUSTER_MODES:  # calibrate on what the model will see: placed articles
+                sample, clusters = self.place(sample)
+            batches = []
+            for rows, tokens, lengths in self.batches(sample):
+                batch = [tokens, mx.nd.zeros_like(tokens), lengths]
+                if self.mode == 5:
+                    batch.append(mx.nd.array(np.asarray(clusters)[rows], ctx=self.ctx))
+                batches.append(batch)
             if precision == 'bf16':
                 self.net(*batches[0])  # AMP converts the graph of a hybridized net that has run
                 self.net = prec.to_bf16(self.net)
             elif self.weight_path:  # a weight file: keep the quantized model for the next run
                 from kobert_gluon.files import md5sum  # only here: hashing a kobert file takes a second
-                self.net = prec.cached_int8(prec.int8_key(md5sum(self.weight_path), self.max_len, sample),
+                seen = sample if self.mode != 5 else ['%d %s' % (c, t) for c, t in zip(clusters, sample)]
+                self.net = prec.cached_int8(prec.int8_key(md5sum(self.weight_path), self.max_len, seen),
                                             os.path.join(self.cache_dir, 'int8') if self.cache_dir
                                             else default_cache_dir('int8'),
                                             lambda: prec.to_int8(self.net, batches), len(batches[0]))

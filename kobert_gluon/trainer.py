@@ -90,7 +90,7 @@ def init_embeddings(net, samples, seed):
 def evaluate(net, tokenizer, texts, labels, cfg, clusters=None):
     """Loss, accuracy and macro-F1 on labelled model texts (clusters: mode 5's ids), with the probabilities."""
     probs = Predictor(net, tokenizer, TOPICS, cfg.max_len, cfg.batch_size,
-                      hybridize=False).predict_proba(texts, clusters=clusters)
+                      inference=False).predict_proba(texts, clusters=clusters)
     pred = probs.argmax(axis=1)
     return {
         'eval_loss': float(log_loss(labels, probs, labels=np.arange(len(TOPICS)))),

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from config import MODEL_CONFIGS, TOPICS, UserError
-from kobert_gluon import model
+from kobert_gluon import model, precision
 from preprocess import clusters
 from tests.conftest import ROOT, run_main
 
@@ -139,6 +139,14 @@ def test_modes_4_and_5_end_to_end(tmp_path, mode, kobert_home):
     df = pd.read_csv(str(res), encoding='utf-8-sig')
     by_line = dict(zip(pred['line'], pred['cluster']))
     assert all(df['cluster'][line - 2] == c for line, c in by_line.items())
+    if precision.supported('int8'):  # int8 calibrates on placed articles (mode 5: with their cluster ids)
+        q = tmp_path / 'int8.csv'
+        r = run_main('--gluon_weight_path', out / 'model.params', '--data_path', SAMPLE, '--save_path', q,
+                     '--cache_dir', tmp_path / 'cache', '--precision', 'int8')
+        assert r.returncode == 0 and 'precision: int8' in r.stderr, r.stderr
+        dq = pd.read_csv(str(q), encoding='utf-8-sig')
+        assert (dq['cluster'] == df['cluster']).all()
+        assert np.abs(dq['probability'] - df['probability']).max() < 0.05
     r = run_main('--gluon_weight_path', out / 'model.params', '--data_path', SAMPLE, '--mode', 2)
     assert r.returncode == 2 and 'cannot read mode 2 input' in r.stderr
 

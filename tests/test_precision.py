@@ -55,15 +55,12 @@ def test_unsupported_cpu_falls_back_to_fp32(monkeypatch, kobert_home, caplog):
     assert p.net is net and 'running fp32' in caplog.text
 
 
-def test_int8_needs_texts_and_no_clusters(kobert_home):
+def test_int8_needs_texts(kobert_home):
     if not precision.supported('int8'):
         pytest.skip('this CPU lacks int8 instructions')
     p = Predictor.from_weight(WEIGHT, kobert_home)
     with pytest.raises(UserError, match='needs sample texts'):
         p.set_precision('int8', [])
-    p.mode = 5
-    with pytest.raises(UserError, match='not available for mode-5'):
-        p.set_precision('int8', TITLES)
 
 
 @pytest.mark.parametrize('kind', ['bf16', 'int8'])
