@@ -90,10 +90,9 @@ def cli(argv=None):
 
 
 def script():
-    """The command line's entry: cli() in a process whose memory is on huge pages."""
-    from kobert_gluon import rerun_with_huge_pages
-    rerun_with_huge_pages()
-    return cli()
+    """The command line's entry (see kobert_gluon.run_on_huge_pages)."""
+    from kobert_gluon import run_on_huge_pages
+    return run_on_huge_pages(cli)
 
 
 if __name__ == '__main__':

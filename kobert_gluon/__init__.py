@@ -50,4 +50,10 @@ def rerun_with_huge_pages():
     os.execv(sys.executable, [sys.executable] + sys.argv)
 
 
+def run_on_huge_pages(cli):
+    """cli() of a command-line entry point, in a process whose memory is on huge pages."""
+    rerun_with_huge_pages()
+    return cli()
+
+
 _set_threads()
