@@ -1,17 +1,44 @@
+"""kobert-news: one importable package (kobert_news) with the library beside it (kobert_gluon,
+preprocess). The shipped weight, the experiment configs and the sample CSV travel as package data
+of kobert_news, so every console script works from any folder."""
+import os
+
 from setuptools import find_packages, setup
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def requirements(name):
+    with open(os.path.join(HERE, name)) as f:
+        return [line.strip() for line in f if line.strip() and not line.startswith('#')]
+
+
+TEST_ONLY = ('pytest', 'cython')  # cython only builds gluonnlp's extension
+runtime = [r for r in requirements('requirements.txt') if not r.startswith(TEST_ONLY)]
+
+with open(os.path.join(HERE, 'README.md'), encoding='utf-8') as f:
+    long_description = f.read()
 
 setup(
     name='kobert-news',
-    version='0.1.0',
+    version='0.2.0',
     description='Korean news topic classifier: KoBERT fine-tuned with MXNet GluonNLP',
+    long_description=long_description,
+    long_description_content_type='text/markdown',
     license='Apache-2.0',
     python_requires='>=3.7,<3.8',
-    packages=find_packages(include=['kobert_gluon', 'kobert_gluon.*', 'preprocess', 'preprocess.*',
-                                    'reports', 'reports.*']),
-    py_modules=['config', 'main', 'train', 'baseline', 'evaluate', 'record', 'cluster_report'],
-    install_requires=[line.strip() for line in open('requirements.txt')
-                      if line.strip() and not line.startswith('#') and not line.startswith('pytest')],
-    entry_points={'console_scripts': ['kobert-news-predict=main:script', 'kobert-news-train=train:cli',
-                                      'kobert-news-baseline=baseline:cli', 'kobert-news-evaluate=evaluate:script',
-                                      'kobert-news-record=record:cli', 'kobert-news-clusters=cluster_report:cli']},
+    packages=find_packages(include=['kobert_news', 'kobert_news.*', 'kobert_gluon', 'kobert_gluon.*',
+                                    'preprocess', 'preprocess.*']) + ['kobert_news.weights', 'kobert_news.configs',
+                                                                      'kobert_news.data'],
+    package_dir={'kobert_news.weights': 'weights', 'kobert_news.configs': 'configs', 'kobert_news.data': 'data'},
+    package_data={'kobert_news.weights': ['kobert-news-small-ynat.pth', 'kobert-news-small-ynat.json', 'README.md'],
+                  'kobert_news.configs': ['*.json'], 'kobert_news.data': ['sample.csv'],
+                  'kobert_news': ['web/*']},
+    install_requires=runtime,
+    extras_require={'test': [r for r in requirements('requirements.txt') if r.startswith('pytest')]},
+    entry_points={'console_scripts': [
+        'kobert-news-predict=kobert_news.cli.predict:entry', 'kobert-news-train=kobert_news.cli.train:entry',
+        'kobert-news-evaluate=kobert_news.cli.evaluate:entry', 'kobert-news-baseline=kobert_news.cli.baseline:cli',
+        'kobert-news-record=kobert_news.cli.record:cli', 'kobert-news-clusters=kobert_news.cli.cluster_report:cli',
+    ]},
 )

@@ -1,18 +1,38 @@
-"""Outputs appear whole or not at all: written to a temporary file beside them, then renamed."""
+"""Outputs appear whole or not at all: written to a temporary file beside them, then renamed.
+An existing output keeps its permissions; a read-only one is refused, not replaced."""
 import contextlib
 import os
+import stat
 import tempfile
+
+from kobert_news.config import UserError
+
+
+def check_writable(path):
+    """Raise unless path can be written: its folder exists and is a folder, and it is not a
+    read-only file (judged by its mode bits, which root's os.access would ignore)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise UserError('cannot write %s: %s is not a folder' % (path, folder))
+    if os.path.isdir(path):
+        raise UserError('cannot write %s: it is a folder' % path)
+    if os.path.exists(path) and not os.stat(path).st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+        raise UserError('%s is read-only: not replaced (make it writable, or choose another path)' % path)
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UserError('cannot write into %s (no permission)' % folder)
 
 
 @contextlib.contextmanager
 def atomic_path(path):
     """Yield a temporary path in path's folder; rename it to path when the block succeeds."""
+    check_writable(path)
     directory = os.path.dirname(os.path.abspath(path))
+    mode = os.stat(path).st_mode & 0o7777 if os.path.exists(path) else 0o666 & ~_umask()
     fd, tmp = tempfile.mkstemp(dir=directory, prefix='.' + os.path.basename(path), suffix='.part')
     os.close(fd)
     try:
         yield tmp
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
+        os.chmod(tmp, mode)  # mkstemp makes 0600: give the old file's, or the usual, permissions
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -11,7 +11,7 @@ import urllib.request
 
 from tqdm import tqdm
 
-from config import UserError
+from kobert_news.config import UserError
 
 HUB_URL = 'https://huggingface.co/skt/kobert-base-v1/resolve/main/legacy/'
 SP_MODEL = 'tokenizer_78b3253a26.model'         # v0.1 tokenizer

@@ -9,12 +9,12 @@ import logging
 import os
 import shutil
 import sys
-import tempfile
 import warnings
 
 import mxnet as mx
 import numpy as np
 
+from kobert_gluon import cache
 from kobert_gluon.fused import GRAPH
 
 log = logging.getLogger('kobert_news.precision')
@@ -93,25 +93,25 @@ def int8_key(weight_md5, max_len, sample):
 
 
 def cached_int8(key, cache_dir, build, n_inputs):
-    """The quantized net stored under key, or build() and store it (export after its first forward)."""
-    prefix = os.path.join(cache_dir, key)
-    symbol, params = prefix + '-symbol.json', prefix + '-0000.params'
-    if os.path.isfile(symbol) and os.path.isfile(params):
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore', UserWarning)
-            net = mx.gluon.SymbolBlock.imports(symbol, ['data%d' % i for i in range(n_inputs)], params, ctx=mx.cpu())
-        net.hybridize(static_alloc=True, static_shape=True)
-        log.info('int8 model from the cache: %s', prefix)
-        return net
+    """The quantized net stored under key, or build() and store it (export after its first forward).
+    An entry that fails its manifest check (kobert_gluon.cache) or does not load is rebuilt."""
+    folder = cache.lookup(cache_dir, key)
+    if folder is not None:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore', UserWarning)
+                net = mx.gluon.SymbolBlock.imports(os.path.join(folder, 'q-symbol.json'),
+                                                   ['data%d' % i for i in range(n_inputs)],
+                                                   os.path.join(folder, 'q-0000.params'), ctx=mx.cpu())
+            net.hybridize(static_alloc=True, static_shape=True)
+            log.info('int8 model from the cache: %s', folder)
+            return net
+        except (mx.base.MXNetError, AssertionError, ValueError, OSError) as e:
+            log.warning('cache entry %s does not load (%s): rebuilding it', folder, type(e).__name__)
+            shutil.rmtree(folder, ignore_errors=True)
+    log.info('quantizing to int8 (seconds for small models, about a minute for kobert; cached afterwards)')
     net = build()
-    os.makedirs(cache_dir, exist_ok=True)
-    tmp = tempfile.mkdtemp(dir=cache_dir)
-    try:
-        net.export(os.path.join(tmp, 'q'))
-        os.replace(os.path.join(tmp, 'q-0000.params'), params)  # params first: symbol marks it complete
-        os.replace(os.path.join(tmp, 'q-symbol.json'), symbol)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    cache.store(cache_dir, key, lambda tmp: net.export(os.path.join(tmp, 'q')), {'kind': 'int8'})
     return net
 
 

@@ -1,67 +1,79 @@
-"""Batched inference: sort by length, pad each batch to its longest text, softmax."""
+"""Batched inference: topic probabilities for texts, with a weight's topics, vocabulary and clusters."""
+import logging
 import os
 
-import gluonnlp as nlp
 import mxnet as mx
 import numpy as np
-from tqdm import tqdm
 
-from config import CLUSTER_MODES, UserError, default_cache_dir
+from kobert_gluon import clusters as clusters_lib
 from kobert_gluon import model as model_lib
+from kobert_gluon.batching import Batcher
 from kobert_gluon.fused import fuse_attention
 from kobert_gluon.tokenizer import KoBERTTokenizer, tokens_md5
+from kobert_news.config import CLUSTER_MODES, UserError, default_cache_dir
+from preprocess import NewsProcessor, with_cluster
+
+log = logging.getLogger('kobert_news.predictor')
+
+
+def text_mode(meta, requested=None):
+    """The mode to build input text with: the weight's (for the original's weight, the body, as its
+    main.py read), or another of modes 1-3 for a 1-3 weight (a mode-4/5 weight needs its clusters)."""
+    own = meta.get('input_mode', meta['mode'])
+    if requested is None or requested == own:
+        return own
+    if meta['mode'] in CLUSTER_MODES or requested in CLUSTER_MODES:
+        raise UserError('this weight was trained in mode %d; it cannot read mode %d input: leave out --mode'
+                        % (meta['mode'], requested))
+    return requested
+
+
+def inference_net(weight_path, ctx=mx.cpu()):
+    """(net, meta): the weight's own inference graph, fused (kobert_gluon.fused) and hybridized."""
+    net, meta = model_lib.load(weight_path, ctx=ctx)
+    fuse_attention(net)
+    net.hybridize(static_alloc=True, static_shape=True)
+    return net, meta
 
 
 class Predictor:
-    """Topic probabilities for texts, with the weight's own topics, vocabulary and clusters."""
+    """Topic probabilities for texts. The net is used as given: Predictor.from_weight builds its own
+    inference graph; the trainer passes its training net, which stays as it is."""
 
-    # Batch lengths are rounded up to a multiple of this, so the hybridized graph meets a
-    # handful of shapes instead of one per length.
-    ROUND_TO = 8
-
-    def __init__(self, net, tokenizer, topics, max_len=128, batch_size=32, ctx=mx.cpu(), inference=True,
-                 mode=None, clusters=None, weight_path=None, cache_dir=None):
-        """inference: the net is the predictor's own: its attention is fused (kobert_gluon.fused)
-        and it is hybridized; the trainer passes False, as its net goes on training.
-        clusters (modes 4, 5): (encoder, centroids, cache_dir) to place new articles;
-        weight_path and cache_dir: where int8 models of this weight are kept."""
+    def __init__(self, net, tokenizer, topics, max_len=128, batch_size=32, ctx=mx.cpu(), meta=None,
+                 placer=None):
+        """meta: the weight's description (mode, clusters); placer (modes 4, 5): texts -> cluster ids."""
         self.net = net
         self.tokenizer = tokenizer
         self.topics = list(topics)
         self.max_len = max_len
-        self.batch_size = batch_size
         self.ctx = ctx
-        self.mode = mode
-        self.clusters = clusters
-        self.weight_path = weight_path
-        self.meta = {}  # from_weight: the weight's description
-        self.cache_dir = cache_dir
-        self._pad = nlp.data.batchify.Pad(axis=0, pad_val=tokenizer.pad_id, ret_length=True,
-                                          dtype='float32', round_to=self.ROUND_TO)
-        if inference:
-            fuse_attention(net)
-            net.hybridize(static_alloc=True, static_shape=True)
+        self.meta = meta or {}
+        self.mode = self.meta.get('mode')
+        self.placer = placer
+        self.precision = 'fp32'
+        self.weight_path = self.cache_dir = None
+        self.batcher = Batcher(tokenizer, max_len, batch_size, ctx)
 
     @classmethod
-    def from_weight(cls, weight_path, kobert_dir=None, max_len=None, batch_size=32, ctx=mx.cpu(), cache_dir=None):
-        net, meta = model_lib.load(weight_path, ctx=ctx)
+    def from_weight(cls, weight_path, kobert_dir=None, max_len=None, batch_size=32, ctx=mx.cpu(), cache_dir=None,
+                    precision='fp32', calib_texts=()):
+        """The predictor of a weight file, at a precision (int8 and bf16 are prepared on calib_texts:
+        articles' text in the weight's mode, as predict_articles takes them)."""
+        meta = model_lib.read_meta(weight_path)
         tokenizer = KoBERTTokenizer.load(kobert_dir)
         check_vocab(meta, tokenizer, weight_path)
         max_len = max_len or meta['max_len']
-        limit = meta['config']['max_length']
-        if not 2 < max_len <= limit:
-            raise UserError('max_len must be between 3 and %d for this weight' % limit)
-        clusters = None
+        if not 2 < max_len <= meta['config']['max_length']:
+            raise UserError('--max_len must be between 3 and %d for this weight' % meta['config']['max_length'])
+        placer = None
         if meta['mode'] in CLUSTER_MODES:
-            from preprocess.clusters import get_encoder
-            encoder = get_encoder(meta['clusters']['encoder'])
-            if encoder.key != meta['clusters']['encoder_key']:
-                raise UserError('%s was clustered with %s; the encoder here is %s, which places articles '
-                                'differently' % (weight_path, meta['clusters']['encoder_key'], encoder.key))
-            clusters = (encoder, model_lib.load_centroids(weight_path, meta), cache_dir)
-        predictor = cls(net, tokenizer, meta['topics'], max_len, batch_size, ctx, mode=meta['mode'],
-                        clusters=clusters, weight_path=weight_path, cache_dir=cache_dir)
-        predictor.meta = meta
+            placer = ClusterPlacer(meta, weight_path, kobert_dir, cache_dir)
+        net, _ = inference_net(weight_path, ctx)
+        predictor = cls(net, tokenizer, meta['topics'], max_len, batch_size, ctx, meta=meta, placer=placer)
+        predictor.weight_path, predictor.cache_dir = weight_path, cache_dir
+        if precision != 'fp32':
+            predictor.set_precision(precision, calib_texts)
         return predictor
 
     def set_precision(self, precision, calib_texts=()):
@@ -74,53 +86,33 @@ class Predictor:
             texts = list(calib_texts)
             if not texts:
                 raise UserError('%s needs sample texts to prepare the model on' % precision)
-            sample = prec.calibration_sample(texts, [len(x) for x in self.encode(texts)])
+            sample = prec.calibration_sample(texts, [len(x) for x in self.batcher.encode(texts)])
             clusters = None
             if self.mode in CLUSTER_MODES:  # calibrate on what the model will see: placed articles
                 sample, clusters = self.place(sample)
-            batches = []
-            for rows, tokens, lengths in self.batches(sample):
-                batch = [tokens, mx.nd.zeros_like(tokens), lengths]
-                if self.mode == 5:
-                    batch.append(mx.nd.array(np.asarray(clusters)[rows], ctx=self.ctx))
-                batches.append(batch)
+            batches = [self._inputs(tokens, lengths, rows, clusters if self.mode == 5 else None)
+                       for rows, tokens, lengths in self.batcher.batches(sample)]
             if precision == 'bf16':
                 self.net(*batches[0])  # AMP converts the graph of a hybridized net that has run
                 self.net = prec.to_bf16(self.net)
             elif self.weight_path:  # a weight file: keep the quantized model for the next run
-                from kobert_gluon.files import md5sum  # only here: hashing a kobert file takes a second
                 seen = sample if self.mode != 5 else ['%d %s' % (c, t) for c, t in zip(clusters, sample)]
-                self.net = prec.cached_int8(prec.int8_key(md5sum(self.weight_path), self.max_len, seen),
-                                            os.path.join(self.cache_dir, 'int8') if self.cache_dir
-                                            else default_cache_dir('int8'),
+                self.net = prec.cached_int8(prec.int8_key(model_lib.weight_md5(self.weight_path), self.max_len, seen),
+                                            default_cache_dir('int8', self.cache_dir),
                                             lambda: prec.to_int8(self.net, batches), len(batches[0]))
             else:
                 self.net = prec.to_int8(self.net, batches)
         self.precision = precision
         return precision
 
-    def text_mode(self, requested=None):
-        """The mode to build input text with: the weight's, or another of modes 1-3 for a 1-3
-        weight (a mode-4/5 weight needs its clusters)."""
-        if requested is None or requested == self.mode:
-            return self.mode
-        if self.mode in CLUSTER_MODES or requested in CLUSTER_MODES:
-            raise UserError('this weight was trained in mode %d; it cannot read mode %d input' % (self.mode, requested))
-        return requested
-
-    def processor(self, columns, mode=None):
-        """The NewsProcessor that builds this weight's input text from a CSV (see text_mode)."""
-        from preprocess import NewsProcessor
-        return NewsProcessor(self.text_mode(mode), columns, self.topics, self.meta.get('base_mode', 3))
-
-    def encode(self, texts):
-        return [self.tokenizer.encode(t, self.max_len) for t in texts]
+    def processor(self, args, mode=None):
+        """The NewsProcessor that builds this weight's input text (see text_mode); args names the
+        columns (kobert_news.options.InputArgs)."""
+        return NewsProcessor.from_args(args, text_mode(self.meta, mode), self.topics, self.meta.get('base_mode', 3))
 
     def place(self, texts):
         """Modes 4 and 5: (model texts, cluster ids) of articles, from the saved centroids."""
-        from preprocess.clusters import assign, embed, with_cluster
-        encoder, centroids, cache_dir = self.clusters
-        ids = assign(embed(encoder, list(texts), cache_dir), centroids)
+        ids = self.placer.place(texts)
         return (with_cluster(texts, ids) if self.mode == 4 else list(texts)), ids
 
     def predict_articles(self, texts, progress=False):
@@ -131,26 +123,38 @@ class Predictor:
             return self.predict_proba(texts, progress, clusters=ids if self.mode == 5 else None), ids
         return self.predict_proba(texts, progress), None
 
-    def batches(self, texts, progress=False):
-        """(rows, tokens, valid_length) per batch: texts sorted by length, each batch padded to its
-        longest; rows are the batch's positions in texts."""
-        ids = self.encode(texts)
-        order = np.argsort([len(x) for x in ids], kind='stable')
-        starts = range(0, len(order), self.batch_size)
-        for start in tqdm(starts, desc='predict', unit='batch', disable=None if progress else True):
-            rows = order[start:start + self.batch_size]
-            tokens, lengths = self._pad([ids[i] for i in rows])
-            yield rows, tokens.as_in_context(self.ctx), lengths.astype('float32').as_in_context(self.ctx)
+    def _inputs(self, tokens, lengths, rows, clusters=None):
+        extra = [] if clusters is None else [mx.nd.array(np.asarray(clusters)[rows], ctx=self.ctx)]
+        return [tokens, mx.nd.zeros_like(tokens), lengths] + extra
 
     def predict_proba(self, texts, progress=False, clusters=None):
         """(len(texts), topics) probabilities of model texts, in the order given; clusters: the
         cluster id of each text (mode 5)."""
         probs = np.zeros((len(texts), len(self.topics)), dtype=np.float32)
-        for rows, tokens, lengths in self.batches(texts, progress):
-            extra = [] if clusters is None else [mx.nd.array(np.asarray(clusters)[rows], ctx=self.ctx)]
-            out = self.net(tokens, mx.nd.zeros_like(tokens), lengths, *extra)
+        for rows, tokens, lengths in self.batcher.batches(texts, progress):
+            out = self.net(*self._inputs(tokens, lengths, rows, clusters))
             probs[rows] = mx.nd.softmax(out, axis=-1).asnumpy()
         return probs
+
+
+class ClusterPlacer:
+    """Modes 4 and 5: places articles in the weight's clusters with the encoder it was clustered with."""
+
+    def __init__(self, meta, weight_path, kobert_dir=None, cache_dir=None):
+        self.encoder = clusters_lib.get_encoder(meta['clusters']['encoder'], kobert_dir)
+        if self.encoder.key != meta['clusters']['encoder_key']:
+            raise UserError('%s was clustered with %s; the encoder here is %s, which places articles '
+                            'differently' % (weight_path, meta['clusters']['encoder_key'], self.encoder.key))
+        self.centroids = model_lib.load_centroids(weight_path, meta)
+        self.cache_dir, self.weight_path = cache_dir, weight_path
+
+    def place(self, texts):
+        vectors = clusters_lib.embed(self.encoder, list(texts), self.cache_dir)
+        if vectors.shape[1] != self.centroids.shape[1]:
+            raise UserError('%s holds %d-dimensional centroids; the %s encoder gives %d dimensions'
+                            % (model_lib.centroids_path(self.weight_path), self.centroids.shape[1],
+                               self.encoder.key, vectors.shape[1]))
+        return clusters_lib.assign(vectors, self.centroids)
 
 
 def check_vocab(meta, tokenizer, weight_path):

@@ -11,7 +11,7 @@ import os
 import gluonnlp as nlp
 import numpy as np
 
-from config import UserError
+from kobert_news.config import UserError
 from kobert_gluon import files
 
 # Long articles are tokenized from a prefix (a whole 100,000-character article is wasted

@@ -1,5 +1,6 @@
 """CSV in, per-mode text and label ids out."""
-from preprocess.processor import NewsProcessor, read_csv
-from preprocess.dataset import load_data, split_frame
+from preprocess.processor import NewsProcessor, read_csv, topic_ids, with_cluster
+from preprocess.dataset import Labelled, check_topics, fold_indices, load_data, read_labelled, split_frame
 
-__all__ = ['NewsProcessor', 'read_csv', 'load_data', 'split_frame']
+__all__ = ['NewsProcessor', 'read_csv', 'topic_ids', 'with_cluster', 'Labelled', 'check_topics', 'fold_indices',
+           'load_data', 'read_labelled', 'split_frame']

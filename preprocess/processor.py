@@ -1,57 +1,96 @@
-"""Read a news CSV and build the model's input text for each mode (the original's ``NLPdata``)."""
+"""Read a news CSV and build the model's input text for each mode (the original's ``NLPdata``).
+
+Rows are named by their record number: the n-th data row of the file, the header not counted
+(a body with line breaks spans several lines of the file but is one record).
+"""
+import codecs
 import csv
-import io
 import os
 
 import numpy as np
 import pandas as pd
 
-from config import CLUSTER_MODES, MODES, TITLE_BODY_FORMAT, TOPICS, Columns, UserError
+from kobert_news.config import CLUSTER_MODES, CLUSTER_PREFIX, MODES, TEXT_FORMATS, TOPICS, TOPICS_KO, UserError, topic_key
 
 # Korean Excel saves CSV as CP949 (a superset of EUC-KR); everything else is UTF-8.
 FALLBACK_ENCODINGS = ('utf-8-sig', 'cp949')
+SNIFF_BYTES = 1 << 20  # encoding detection reads this much, so a huge file is never read whole for it
 
 
-def _decode(raw, path, encoding):
-    if encoding:
-        try:
-            return raw.decode(encoding)
-        except LookupError:
-            raise UserError('unknown encoding %r' % encoding)
-        except UnicodeDecodeError as e:
-            raise UserError('%s is not valid %s (byte %d); check --encoding' % (path, encoding, e.start))
-    for enc in FALLBACK_ENCODINGS:
-        try:
-            return raw.decode(enc)
-        except UnicodeDecodeError:
-            continue
-    raise UserError('%s is neither UTF-8 nor CP949/EUC-KR text; pass its encoding with --encoding' % path)
-
-
-def read_csv(path, encoding=None):
-    """Read a CSV into a DataFrame of strings, detecting UTF-8 (BOM or not) and CP949."""
+def detect_encoding(path, encoding=None):
+    """The encoding to read path with: the one given (checked on the file's start), else UTF-8 or CP949."""
     if not os.path.isfile(path):
         raise UserError('no such CSV file: %s' % path)
     with open(path, 'rb') as f:
-        raw = f.read()
-    text = _decode(raw, path, encoding)
-    if text.startswith('\ufeff'):  # a BOM under an explicit utf-8
-        text = text[1:]
-    if not text.strip():
+        head = f.read(SNIFF_BYTES)
+    if not head.strip():
         raise UserError('%s is empty' % path)
+    for enc in ([encoding] if encoding else FALLBACK_ENCODINGS):
+        try:
+            decoder = codecs.getincrementaldecoder(enc)()
+        except LookupError:
+            raise UserError('unknown encoding %r: check --encoding' % enc)
+        try:
+            decoder.decode(head, final=len(head) < SNIFF_BYTES)
+            return 'utf-8-sig' if enc.lower().replace('_', '-') in ('utf-8', 'utf8') else enc
+        except UnicodeDecodeError as e:
+            if encoding:
+                raise UserError('%s is not valid %s (byte %d); check --encoding' % (path, encoding, e.start))
+    raise UserError('%s is neither UTF-8 nor CP949/EUC-KR text; pass its encoding with --encoding' % path)
+
+
+def read_csv(path, encoding=None, chunk_rows=None):
+    """A DataFrame of strings (empty cells ''), or with chunk_rows an iterator of them."""
+    enc = detect_encoding(path, encoding)
+    chunks = _read(path, enc, chunk_rows or 0)
+    first = next(chunks)
+    if chunk_rows:
+        return _chain(first, chunks)
+    return first
+
+
+def _read(path, enc, chunk_rows):
     try:
-        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+        with open(path, encoding=enc, newline='') as f:
+            reader = pd.read_csv(f, dtype=str, keep_default_na=False, chunksize=chunk_rows or None)
+            if not chunk_rows:
+                reader = [reader]
+            for n, df in enumerate(reader):
+                if n == 0 and len(df) == 0:
+                    raise UserError('%s has a header but no rows' % path)
+                yield df
+    except UnicodeDecodeError as e:
+        raise UserError('%s is not valid %s past its start (%s); pass its encoding with --encoding'
+                        % (path, enc, e.reason))
     except (pd.errors.ParserError, csv.Error) as e:
         raise UserError('%s is not a readable CSV: %s' % (path, str(e).strip().splitlines()[-1]))
-    if len(df) == 0:
-        raise UserError('%s has a header but no rows' % path)
-    return df
+    except pd.errors.EmptyDataError:
+        raise UserError('%s is empty' % path)
+
+
+def _chain(first, rest):
+    yield first
+    yield from rest
+
+
+def topic_ids(values, topics=TOPICS, source='the data', column='category'):
+    """Label ids in the topics' order; English or Korean topic names. An unknown one names its record."""
+    index = {t: i for i, t in enumerate(topics)}
+    out = np.empty(len(values), dtype=np.int32)
+    for row, value in enumerate(values):
+        key = topic_key(value)
+        if key not in index:
+            raise UserError('record %d of %s: unknown topic %r in column %r (expected one of %s, or their Korean '
+                            'names %s)' % (row + 1, source, value, column, ', '.join(topics),
+                                           ', '.join(TOPICS_KO[t] for t in topics if t in TOPICS_KO)))
+        out[row] = index[key]
+    return out
 
 
 class NewsProcessor:
-    """Turns a DataFrame into model text for a mode, and categories into label ids."""
+    """Turns a DataFrame into model text for a mode, and topics into label ids."""
 
-    def __init__(self, mode, columns=None, topics=TOPICS, base_mode=3):
+    def __init__(self, mode, title='title', body='cleanBody', label='category', topics=TOPICS, base_mode=3):
         """base_mode: the article text of modes 4 and 5 (3 title + body, 2 title only, 1 body only)."""
         if mode not in MODES:
             raise UserError('mode %s is not supported (choose from %s)'
@@ -60,46 +99,52 @@ class NewsProcessor:
             raise UserError('the base text of mode %d must be mode 1, 2 or 3, not %s' % (mode, base_mode))
         self.mode = mode
         self.text_mode = base_mode if mode in CLUSTER_MODES else mode
-        self.columns = columns or Columns()
+        self.title, self.body, self.label = title, body, label
         self.topics = tuple(topics)
 
-    def needed_columns(self):
-        if self.text_mode == 1:
-            return [self.columns.body]
-        if self.text_mode == 2:
-            return [self.columns.title]
-        return [self.columns.title, self.columns.body]
+    @classmethod
+    def from_args(cls, args, mode, topics=TOPICS, base_mode=3):
+        """The processor for an options object with title/body/label columns (kobert_news.options.InputArgs)."""
+        return cls(mode, args.title_column, args.body_column, args.label_column, topics, base_mode)
 
-    def texts(self, df):
+    def needed_columns(self):
+        return {1: [self.body], 2: [self.title], 3: [self.title, self.body]}[self.text_mode]
+
+    def texts(self, df, source='the CSV'):
         """Model input text per row; '' where the row's text columns are all empty. Modes 4 and 5
-        give their base mode's text: the cluster is added once it is known (preprocess.clusters)."""
+        give their base mode's text: the cluster is put in front once it is known (with_cluster)."""
         missing = [c for c in self.needed_columns() if c not in df.columns]
         if missing:
-            raise UserError('mode %d needs column(s) %s; the CSV has %s'
-                            % (self.mode, ', '.join(missing), ', '.join(map(str, df.columns))))
+            raise UserError('mode %d reads column(s) %s, which %s lacks (it has %s)%s'
+                            % (self.mode, ', '.join(missing), source, ', '.join(map(str, df.columns)),
+                               self._hint(df)))
         cols = {c: df[c].fillna('').astype(str).str.strip() for c in self.needed_columns()}
         if self.text_mode == 1:
-            return list(cols[self.columns.body])
+            return list(cols[self.body])
         if self.text_mode == 2:
-            return list(cols[self.columns.title])
-        titles, bodies = cols[self.columns.title], cols[self.columns.body]
-        return ['' if not (t or b) else TITLE_BODY_FORMAT.format(title=t, body=b)
-                for t, b in zip(titles, bodies)]
+            return list(cols[self.title])
+        layout = TEXT_FORMATS[4 if self.mode in CLUSTER_MODES else 3]
+        return ['' if not (t or b) else layout.format(title=t, body=b)
+                for t, b in zip(cols[self.title], cols[self.body])]
 
-    def has_labels(self, df):
-        return self.columns.label in df.columns
+    def _hint(self, df):
+        """What to pass instead, when another mode's columns are there."""
+        has_title, has_body = self.title in df.columns, self.body in df.columns
+        flag = '--base_mode' if self.mode in CLUSTER_MODES else '--mode'
+        if has_title and not has_body:
+            return ': for titles only pass %s 2, or name the body column with --body_column' % flag
+        if has_body and not has_title:
+            return ': for bodies only pass %s 1, or name the title column with --title_column' % flag
+        return ': name the columns with --title_column and --body_column'
 
-    def labels(self, df):
-        """Label ids in the topics' order; an unknown category names its CSV line."""
-        if not self.has_labels(df):
-            raise UserError('training data needs a %r column' % self.columns.label)
-        index = {t: i for i, t in enumerate(self.topics)}
-        out = np.empty(len(df), dtype=np.int32)
-        for row, value in enumerate(df[self.columns.label].fillna('').astype(str)):
-            key = value.strip().lower()
-            if key not in index:
-                # +2: the header is line 1 and rows count from 0.
-                raise UserError('line %d: unknown category %r (expected one of %s)'
-                                % (row + 2, value, ', '.join(self.topics)))
-            out[row] = index[key]
-        return out
+    def labels(self, df, source='the CSV'):
+        """Label ids in the topics' order, from the label column."""
+        if self.label not in df.columns:
+            raise UserError('%s has no %r column with the true topics (it has %s): name it with --label_column'
+                            % (source, self.label, ', '.join(map(str, df.columns))))
+        return topic_ids(list(df[self.label].fillna('').astype(str)), self.topics, source, self.label)
+
+
+def with_cluster(texts, clusters):
+    """Mode 4's text: the cluster id in front of the article."""
+    return [CLUSTER_PREFIX.format(cluster=int(c)) + t for t, c in zip(texts, clusters)]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import kobert_gluon
-from config import MODEL_CONFIGS, TOPICS
+from kobert_news.config import MODEL_CONFIGS, TOPICS
 from kobert_gluon import model
 from kobert_gluon.fused import FusedSelfAttention, fuse_attention
 from kobert_gluon.predictor import Predictor
@@ -52,7 +52,7 @@ def test_predictor_fuses_only_its_own_net(tiny_weight, tokenizer, kobert_home):
     p = Predictor.from_weight(tiny_weight, kobert_home)
     assert isinstance(p.net.bert.encoder.transformer_cells[0].attention_cell, FusedSelfAttention)
     net, meta = model.load(tiny_weight)
-    training = Predictor(net, tokenizer, meta['topics'], meta['max_len'], inference=False)
+    training = Predictor(net, tokenizer, meta['topics'], meta['max_len'])
     np.testing.assert_allclose(p.predict_proba(TEXTS), training.predict_proba(TEXTS), atol=1e-5)
     assert not isinstance(net.bert.encoder.transformer_cells[0].attention_cell, FusedSelfAttention)
 

@@ -8,7 +8,7 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from config import MODEL_CONFIGS, TOPICS, UserError
+from kobert_news.config import MODEL_CONFIGS, TOPICS, UserError
 from kobert_gluon import model
 from tests.conftest import make_weight
 
@@ -42,8 +42,13 @@ def test_original_weight_file_loads_unchanged(tmp_path, tokenizer):
 
     net, meta = model.load(path)
     assert meta['config']['name'] == 'kobert' and meta['topics'] == list(TOPICS)
-    assert meta['mode'] == 2 and meta['vocab'] is None
+    assert meta['mode'] == 2 and meta['vocab'] is None and meta['input_mode'] == 1  # its main.py read the body
     np.testing.assert_allclose(net(*batch).asnumpy(), expected, rtol=1e-5, atol=1e-5)
+
+    # Only the original's layout goes without a description: with centroids beside it, it is refused.
+    np.save(str(tmp_path / 'ko-news-clf-gluon-weight.centroids.npy'), np.zeros((4, 8), dtype=np.float32))
+    with pytest.raises(UserError, match="only the original's weight"):
+        model.load(path)
 
 
 def test_saved_keys_are_the_originals(tmp_path, tokenizer):
@@ -110,6 +115,7 @@ def test_meta_that_does_not_match_names_the_fitting_config(tmp_path, tokenizer):
     path = make_weight(tmp_path / 'w.params', tokenizer, config='tiny')
     meta = json.load(open(model.meta_path(path), encoding='utf-8'))
     meta['config'] = MODEL_CONFIGS['small'].to_dict()
+    meta.pop('checksum')  # as a description written before checksums
     json.dump(meta, open(model.meta_path(path), 'w', encoding='utf-8'))
     with pytest.raises(UserError, match="configuration 'tiny' fits.*describes configuration 'small'"):
         model.load(path)
@@ -121,6 +127,9 @@ def test_truncated_and_foreign_files(tmp_path, tokenizer):
     cut = tmp_path / 'cut.params'
     cut.write_bytes(data[:len(data) // 2])
     shutil.copy(model.meta_path(path), str(tmp_path / 'cut.json'))
+    with pytest.raises(UserError, match='truncated, or not the params file it describes'):
+        model.load(str(cut))
+    os.remove(str(tmp_path / 'cut.json'))
     with pytest.raises(UserError, match='not a complete MXNet params file'):
         model.load(str(cut))
     text = tmp_path / 'text.params'
@@ -132,10 +141,71 @@ def test_truncated_and_foreign_files(tmp_path, tokenizer):
 
 
 def test_metaless_file_of_unknown_shape_is_refused(tmp_path):
-    from config import ModelConfig
+    from kobert_news.config import ModelConfig
     odd = ModelConfig('odd', num_layers=1, units=64, hidden_size=128, num_heads=2)
     net = model.build_classifier(odd, 8)
     path = str(tmp_path / 'odd.params')
     net.save_parameters(path)
     with pytest.raises(UserError, match='no known configuration fits.*no odd.json'):
         model.load(path)
+
+
+def test_description_says_what_the_weight_is(tmp_path, tokenizer):
+    """A description records its params file's size and md5 and a checksum of itself: a swapped
+    params file or an edited description is refused, as is a small weight without one."""
+    path = make_weight(tmp_path / 'w.params', tokenizer, config='tiny', mode=4)
+    meta = json.load(open(model.meta_path(path), encoding='utf-8'))
+    assert meta['params']['size'] == os.path.getsize(path) and len(meta['checksum']) == 40
+    other = make_weight(tmp_path / 'o.params', tokenizer, config='tiny', seed=9)
+    shutil.copy(other, path)
+    with pytest.raises(UserError, match='is not the params file that .*w.json describes'):
+        model.load(path)
+    path = make_weight(tmp_path / 'w.params', tokenizer, config='tiny', mode=4)
+    edited = dict(meta, mode=2)
+    json.dump(edited, open(model.meta_path(path), 'w', encoding='utf-8'))
+    with pytest.raises(UserError, match='was changed after it was written'):
+        model.load(path)
+    os.remove(model.meta_path(path))
+    with pytest.raises(UserError, match="has no w.json beside it"):
+        model.load(path)
+
+
+@pytest.mark.parametrize('change, message', [
+    (lambda m: m.pop('mode'), '"mode" must be 1 to 5'),
+    (lambda m: m.update(max_len='64'), '"max_len" must be an integer'),
+    (lambda m: m.update(max_len=None), '"max_len" must be an integer'),
+    (lambda m: m.update(max_len=64.5), '"max_len" must be an integer'),
+    (lambda m: m.update(mode=4), 'needs "clusters"'),
+    (lambda m: m.update(vocab='kobert'), '"vocab" must be an object'),
+    (lambda m: m['config'].update(num_heads=3), 'do not split into 3 heads'),
+    (lambda m: m.update(topics='sport'), '"topics" must be a list'),
+])
+def test_malformed_descriptions_are_one_error_line(tmp_path, tokenizer, change, message):
+    path = make_weight(tmp_path / 'w.params', tokenizer, config='tiny')
+    meta = json.load(open(model.meta_path(path), encoding='utf-8'))
+    meta.pop('checksum')
+    change(meta)
+    json.dump(meta, open(model.meta_path(path), 'w', encoding='utf-8'))
+    with pytest.raises(UserError, match=message):
+        model.load(path)
+
+
+def test_deeply_nested_description(tmp_path, tokenizer):
+    path = make_weight(tmp_path / 'w.params', tokenizer, config='tiny')
+    open(model.meta_path(path), 'w').write('[' * 200000 + ']' * 200000)
+    with pytest.raises(UserError, match='not a readable weight description'):
+        model.load(path)
+
+
+def test_bad_centroids(tmp_path, tokenizer):
+    from kobert_gluon.weights import load_centroids
+    meta = {'mode': 4, 'clusters': {'k': 4}}
+    path = str(tmp_path / 'w.params')
+    for bad in (np.zeros((3, 8), dtype=np.float32), np.zeros((4, 8), dtype=np.int64),
+                np.full((4, 8), np.nan, dtype=np.float32)):
+        np.save(model.centroids_path(path), bad)
+        with pytest.raises(UserError, match='must hold 4 finite float centroids'):
+            load_centroids(path, meta)
+    np.save(model.centroids_path(path), np.array([{'a': 1}] * 4), allow_pickle=True)
+    with pytest.raises(UserError, match='missing or damaged'):
+        load_centroids(path, meta)

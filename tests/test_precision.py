@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from config import DEFAULT_WEIGHT, UserError
+from kobert_news.config import DEFAULT_WEIGHT, UserError
 from kobert_gluon import precision
 from kobert_gluon.predictor import Predictor
-from tests.conftest import ROOT, run_main
+from tests.conftest import ROOT
 
-WEIGHT = os.path.join(ROOT, DEFAULT_WEIGHT)
+WEIGHT = os.path.join(ROOT, 'weights', DEFAULT_WEIGHT)
 SAMPLE = pd.read_csv(os.path.join(ROOT, 'data', 'sample.csv'))
 TITLES = list(SAMPLE['title'])
 
@@ -64,15 +64,15 @@ def test_int8_needs_texts(kobert_home):
 
 
 @pytest.mark.parametrize('kind', ['bf16', 'int8'])
-def test_main_precision(kind, tmp_path, kobert_home):
+def test_main_precision(kind, tmp_path, kobert_home, call):
     out = tmp_path / 'out.csv'
-    r = run_main('--data_path', os.path.join(ROOT, 'data', 'sample.csv'), '--save_path', out, '--precision', kind,
-                 '--cache_dir', tmp_path / 'cache')
+    r = call('predict', '--data_path', os.path.join(ROOT, 'data', 'sample.csv'), '--save_path', out, '--precision',
+             kind, '--cache_dir', tmp_path / 'cache')
     assert r.returncode == 0, r.stderr
     assert ('precision: %s' % (kind if precision.supported(kind) else 'fp32')) in r.stderr
     assert 'Traceback' not in r.stderr and 'quantized concat' not in r.stderr
     ref = tmp_path / 'ref.csv'
-    assert run_main('--data_path', os.path.join(ROOT, 'data', 'sample.csv'), '--save_path', ref).returncode == 0
+    assert call('predict', '--data_path', os.path.join(ROOT, 'data', 'sample.csv'), '--save_path', ref).returncode == 0
     a, b = pd.read_csv(str(out), encoding='utf-8-sig'), pd.read_csv(str(ref), encoding='utf-8-sig')
     assert (a['predicted'] == b['predicted']).mean() >= 0.9
 
@@ -82,8 +82,10 @@ def test_int8_model_is_cached_by_weight_and_calibration(kobert_home, tmp_path, m
         pytest.skip('this CPU lacks int8 instructions')
     first = Predictor.from_weight(WEIGHT, kobert_home, cache_dir=str(tmp_path))
     first.set_precision('int8', TITLES)
-    stored = sorted(os.listdir(str(tmp_path / 'int8')))
-    assert len(stored) == 2 and stored[0].endswith('-0000.params') and stored[1].endswith('-symbol.json')
+    entries = os.listdir(str(tmp_path / 'int8'))
+    assert len(entries) == 1
+    entry = tmp_path / 'int8' / entries[0]
+    assert sorted(os.listdir(str(entry))) == ['manifest.json', 'q-0000.params', 'q-symbol.json']
     expected = first.predict_proba(TITLES)
 
     def no_quantizing(*args):
@@ -95,3 +97,32 @@ def test_int8_model_is_cached_by_weight_and_calibration(kobert_home, tmp_path, m
     other = Predictor.from_weight(WEIGHT, kobert_home, cache_dir=str(tmp_path))
     with pytest.raises(AssertionError, match='quantized again'):
         other.set_precision('int8', TITLES[:10])  # other calibration texts: another model
+
+
+def test_damaged_int8_cache_entries_are_rebuilt(kobert_home, tmp_path, tokenizer, caplog):
+    """A cached int8 model swapped for another weight's, truncated or emptied is detected by its
+    manifest, named in one warning, and rebuilt, never used."""
+    if not precision.supported('int8'):
+        pytest.skip('this CPU lacks int8 instructions')
+    from tests.conftest import make_weight
+    other = make_weight(tmp_path / 'other.params', tokenizer, config='tiny', mode=2)
+    p = Predictor.from_weight(WEIGHT, kobert_home, cache_dir=str(tmp_path / 'c'))
+    p.set_precision('int8', TITLES)
+    expected = p.predict_proba(TITLES)
+    entry = tmp_path / 'c' / 'int8' / os.listdir(str(tmp_path / 'c' / 'int8'))[0]
+    q = Predictor.from_weight(other, kobert_home, cache_dir=str(tmp_path / 'd'))
+    q.set_precision('int8', TITLES)
+    foreign = tmp_path / 'd' / 'int8' / os.listdir(str(tmp_path / 'd' / 'int8'))[0]
+    damages = [lambda f: f.write_bytes(f.read_bytes()[:len(f.read_bytes()) // 2]),
+               lambda f: f.write_bytes(b''),
+               lambda f: f.write_bytes(bytes([f.read_bytes()[0] ^ 1]) + f.read_bytes()[1:]),
+               lambda f: f.write_bytes((foreign / f.name).read_bytes())]
+    for damage in damages:
+        for name in ('q-symbol.json', 'q-0000.params'):
+            damage(entry / name)
+            caplog.clear()
+            with caplog.at_level(logging.WARNING, logger='kobert_news'):
+                again = Predictor.from_weight(WEIGHT, kobert_home, cache_dir=str(tmp_path / 'c'))
+                again.set_precision('int8', TITLES)
+            assert 'cache entry %s is damaged' % entry in caplog.text
+            np.testing.assert_array_equal(again.predict_proba(TITLES), expected)

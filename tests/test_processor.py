@@ -2,7 +2,7 @@
 import pandas as pd
 import pytest
 
-from config import TOPICS, Columns, UserError
+from kobert_news.config import TOPICS, TOPICS_KO, UserError
 from preprocess import NewsProcessor, read_csv
 
 ROWS = pd.DataFrame({'title': ['손흥민 시즌 10호골', '한국은행 기준금리 동결'],
@@ -25,7 +25,7 @@ def test_read_csv_explicit_encoding_and_wrong_one(tmp_path):
     assert read_csv(str(path), 'cp949')['cleanBody'][1] == '금리를 연 3.5%로 유지했다.'
     with pytest.raises(UserError, match='not valid utf-8'):
         read_csv(str(path), 'utf-8')
-    with pytest.raises(UserError, match='unknown encoding'):
+    with pytest.raises(UserError, match="unknown encoding 'no-such-codec': check --encoding"):
         read_csv(str(path), 'no-such-codec')
 
 
@@ -46,20 +46,35 @@ def test_read_csv_bad_files(tmp_path):
 def test_mode_texts():
     assert NewsProcessor(1).texts(ROWS) == ROWS['cleanBody'].tolist()
     assert NewsProcessor(2).texts(ROWS) == ROWS['title'].tolist()
-    assert NewsProcessor(3).texts(ROWS)[0] == '기사제목: 손흥민 시즌 10호골 기사본문: 손흥민이 결승골을 넣었다.'
+    # The original's layouts: mode 3 with '::' and six spaces, mode 4 (and 5) with ':' and five.
+    assert NewsProcessor(3).texts(ROWS)[0] == '기사제목:: 손흥민 시즌 10호골      기사본문: 손흥민이 결승골을 넣었다.'
+    assert NewsProcessor(4).texts(ROWS)[0] == '기사제목: 손흥민 시즌 10호골     기사본문: 손흥민이 결승골을 넣었다.'
+    assert NewsProcessor(5).texts(ROWS) == NewsProcessor(4).texts(ROWS)
+
+
+def test_mode3_token_ids_are_the_originals(tokenizer):
+    """Spaces collapse in the tokenizer, the colon does not: mode 3 has one more '▁:' piece than mode 4."""
+    colon = tokenizer.vocab['▁:']
+    three = tokenizer.encode(NewsProcessor(3).texts(ROWS)[0], 128).tolist()
+    four = tokenizer.encode(NewsProcessor(4).texts(ROWS)[0], 128).tolist()
+    single = tokenizer.encode('기사제목: 손흥민 시즌 10호골 기사본문: 손흥민이 결승골을 넣었다.', 128).tolist()
+    assert four == single and len(three) == len(four) + 1
+    assert three.count(colon) == four.count(colon) + 1 and colon == 629
 
 
 def test_empty_and_missing_text_rows():
     df = pd.DataFrame({'title': ['  ', None, '제목'], 'cleanBody': ['', None, '']})
     assert NewsProcessor(2).texts(df) == ['', '', '제목']
-    assert NewsProcessor(3).texts(df) == ['', '', '기사제목: 제목 기사본문: ']
+    assert NewsProcessor(3).texts(df) == ['', '', '기사제목:: 제목      기사본문: ']
 
 
 def test_missing_column_and_custom_columns():
-    with pytest.raises(UserError, match='mode 1 needs column'):
-        NewsProcessor(1).texts(ROWS[['title']])
+    with pytest.raises(UserError, match=r'mode 1 reads column\(s\) cleanBody, which x.csv lacks .*pass --mode 2'):
+        NewsProcessor(1).texts(ROWS[['title']], 'x.csv')
+    with pytest.raises(UserError, match='pass --base_mode 2'):
+        NewsProcessor(4).texts(ROWS[['title']], 'x.csv')
     df = ROWS.rename(columns={'title': '제목', 'cleanBody': '본문'})
-    proc = NewsProcessor(3, Columns(title='제목', body='본문'))
+    proc = NewsProcessor(3, title='제목', body='본문')
     assert proc.texts(df) == NewsProcessor(3).texts(ROWS)
 
 
@@ -68,21 +83,33 @@ def test_labels_in_original_order():
     assert NewsProcessor(2).labels(ROWS).tolist() == [3, 1]
     df = ROWS.assign(category=[' Sport ', 'ECONOMY'])
     assert NewsProcessor(2).labels(df).tolist() == [3, 1]
+    korean = pd.DataFrame({'title': ['t'] * 8, 'category': [TOPICS_KO[t] for t in TOPICS]})
+    assert NewsProcessor(2).labels(korean).tolist() == list(range(8))
+    assert TOPICS_KO['it'] == 'IT과학' and TOPICS_KO['entertain'] == '연예'
+    assert NewsProcessor(2).labels(korean.assign(category=' it과학 ')).tolist() == [4] * 8
 
 
-def test_unknown_category_names_the_line():
+def test_unknown_category_names_the_record():
     df = ROWS.assign(category=['sport', 'weather'])
-    with pytest.raises(UserError, match="line 3: unknown category 'weather'"):
-        NewsProcessor(2).labels(df)
+    with pytest.raises(UserError, match="record 2 of x.csv: unknown topic 'weather' in column 'category'"):
+        NewsProcessor(2).labels(df, 'x.csv')
+
+
+def test_records_count_rows_not_file_lines(tmp_path):
+    """A body with line breaks is one record: messages name records, not physical lines."""
+    path = tmp_path / 'multi.csv'
+    path.write_text('title,cleanBody,category\n"제목","첫 줄\n둘째 줄\n셋째 줄",sport\n"제목2","본문",weather\n',
+                    encoding='utf-8')
+    with pytest.raises(UserError, match='record 2 of'):
+        NewsProcessor(2).labels(read_csv(str(path)), str(path))
 
 
 def test_no_category_is_fine_for_inference():
     df = ROWS.drop(columns=['category'])
     proc = NewsProcessor(2)
-    assert not proc.has_labels(df)
     assert proc.texts(df) == ROWS['title'].tolist()
-    with pytest.raises(UserError, match="needs a 'category' column"):
-        proc.labels(df)
+    with pytest.raises(UserError, match="x.csv has no 'category' column with the true topics .*--label_column"):
+        proc.labels(df, 'x.csv')
 
 
 def test_unsupported_mode():

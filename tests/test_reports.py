@@ -3,29 +3,23 @@ import json
 import logging
 import os
 import shutil
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
 
-from config import TOPICS, TrainConfig
-from tests.conftest import KOBERT_HOME, ROOT
+from kobert_news.config import TOPICS
+from kobert_news.options import TrainConfig
+from tests.conftest import ROOT
 
 SAMPLE = os.path.join(ROOT, 'data', 'sample.csv')
 PNG = b'\x89PNG\r\n\x1a\n'
-
-
-def run_cli(script, *args):
-    env = dict(os.environ, KOBERT_HOME=KOBERT_HOME or '')
-    return subprocess.run([sys.executable, os.path.join(ROOT, script)] + [str(a) for a in args],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
 
 
 @pytest.fixture(scope='module')
 def runs(tmp_path_factory, kobert_home):
     """Two finished tiny runs on the sample articles; one named after the original's EXP6."""
     from kobert_gluon.trainer import train
+    os.environ.setdefault('KOBERT_HOME', kobert_home)
     base = tmp_path_factory.mktemp('runs')
     out = {}
     for name, mode in (('exp6', 2), ('title_body', 3)):
@@ -36,9 +30,9 @@ def runs(tmp_path_factory, kobert_home):
     return out
 
 
-def test_evaluate_run_dir(runs, tmp_path):
+def test_evaluate_run_dir(runs, tmp_path, call):
     out = tmp_path / 'eval'
-    r = run_cli('evaluate.py', '--run_dir', runs['exp6'], '--output_dir', out)
+    r = call('evaluate', '--run_dir', runs['exp6'], '--output_dir', out)
     assert r.returncode == 0, r.stderr
     pred = pd.read_csv(os.path.join(runs['exp6'], 'predictions.csv'), encoding='utf-8-sig')
     n, correct = len(pred), int((pred['category'] == pred['predicted']).sum())
@@ -48,7 +42,7 @@ def test_evaluate_run_dir(runs, tmp_path):
     assert cm.values.sum() == n and sum(cm.at[t, t] for t in cm.index) == correct
     assert list(cm.index) == [t for t in TOPICS if t in cm.index]  # the original's topic order
     wrong = pd.read_csv(str(out / 'misclassified.csv'), encoding='utf-8-sig')
-    assert len(wrong) == n - correct and (wrong['top1'] != wrong['category']).all()
+    assert len(wrong) == n - correct and (wrong['top1'] != wrong['true_topic']).all()
     assert (wrong['top1_probability'] >= wrong['top2_probability']).all()
     rep = pd.read_csv(str(out / 'classification_report.csv'), index_col=0, encoding='utf-8-sig')
     assert rep.loc['macro avg', 'support'] == n and set(pred['category']) <= set(rep.index)
@@ -56,42 +50,50 @@ def test_evaluate_run_dir(runs, tmp_path):
     assert (out / 'confusion_matrix.png').read_bytes()[:8] == PNG
 
 
-def test_evaluate_weight_on_a_subset_of_topics(runs, tmp_path):
+def test_evaluate_weight_on_a_subset_of_topics(runs, tmp_path, call):
     data = tmp_path / 'three.csv'
-    pd.read_csv(SAMPLE).query("category in ['sport', 'it', 'culture']").to_csv(data, index=False)
+    # Korean topic names, and columns named as the report's own (line, record) are the user's business.
+    src = pd.read_csv(SAMPLE).query("category in ['sport', 'it', 'culture']")
+    src.assign(category=src['category'].map({'sport': '스포츠', 'it': 'IT과학', 'culture': '생활문화'}),
+               line='x', record='y').to_csv(data, index=False)
     out = tmp_path / 'eval'
-    r = run_cli('evaluate.py', '--gluon_weight_path', os.path.join(runs['title_body'], 'model.params'),
-                '--data_path', data, '--output_dir', out)
+    r = call('evaluate', '--gluon_weight_path', os.path.join(runs['title_body'], 'model.params'),
+             '--data_path', data, '--output_dir', out)
     assert r.returncode == 0, r.stderr
     rep = pd.read_csv(str(out / 'classification_report.csv'), index_col=0, encoding='utf-8-sig')
     wrong = pd.read_csv(str(out / 'misclassified.csv'), encoding='utf-8-sig')
     # Rows: the topics in the data or in the predictions (correct ones are data topics), no others.
     assert set(rep.index) - {'macro avg', 'weighted avg'} == set(wrong['top1']) | {'sport', 'it', 'culture'}
     assert json.load(open(str(out / 'metrics.json')))['n'] == 9
-    assert set(wrong['line']) <= set(range(2, 26))
+    assert set(wrong['record_']) <= set(range(1, 10)) and set(wrong['line']) == {'x'}
 
 
-def test_evaluate_bad_input(tmp_path, runs):
-    r = run_cli('evaluate.py', '--run_dir', tmp_path / 'nothing')
+def test_evaluate_bad_input(tmp_path, runs, call):
+    r = call('evaluate', '--run_dir', tmp_path / 'nothing')
     assert r.returncode == 2 and r.stderr.startswith('error: ') and 'Traceback' not in r.stderr
-    r = run_cli('evaluate.py', '--gluon_weight_path', os.path.join(runs['exp6'], 'model.params'),
-                '--data_path', SAMPLE)
-    assert r.returncode == 2 and 'needs --data_path and --output_dir' in r.stderr
+    r = call('evaluate', '--gluon_weight_path', os.path.join(runs['exp6'], 'model.params'), '--data_path', SAMPLE)
+    assert r.returncode == 2 and 'needs --data_path (labelled CSV) and --output_dir' in r.stderr
     nolabel = tmp_path / 'nolabel.csv'
     pd.read_csv(SAMPLE).drop(columns=['category']).to_csv(nolabel, index=False)
-    r = run_cli('evaluate.py', '--gluon_weight_path', os.path.join(runs['exp6'], 'model.params'),
-                '--data_path', nolabel, '--output_dir', tmp_path / 'e')
-    assert r.returncode == 2 and "needs a 'category' column" in r.stderr
+    r = call('evaluate', '--gluon_weight_path', os.path.join(runs['exp6'], 'model.params'),
+             '--data_path', nolabel, '--output_dir', tmp_path / 'e')
+    assert r.returncode == 2 and "has no 'category' column with the true topics" in r.stderr
+    assert '--label_column' in r.stderr
+    # A run's own folder is not an output folder: its metrics.json is the record's.
+    before = open(os.path.join(runs['exp6'], 'metrics.json')).read()
+    r = call('evaluate', '--run_dir', runs['exp6'], '--output_dir', runs['exp6'])
+    assert r.returncode == 2 and 'is a file of the training run' in r.stderr
+    assert open(os.path.join(runs['exp6'], 'metrics.json')).read() == before
 
 
-def test_record(runs, tmp_path):
+def test_record(runs, tmp_path, call):
     out = tmp_path / 'record'
-    r = run_cli('record.py', '--runs', runs['exp6'], runs['title_body'], '--output_dir', out,
-                '--tsne_samples', 9)
+    r = call('record', '--runs', runs['exp6'], runs['title_body'], '--output_dir', out, '--tsne_samples', 9)
     assert r.returncode == 0, r.stderr
     exp = (out / 'exp.md').read_text(encoding='utf-8')
     assert '| exp6 | mode=2, batch_size=32, model=tiny (from scratch)' in exp
-    assert '| 0.8269 (7) |' in exp  # the original's EXP6
+    # Named exp6, but not the original's EXP6 setup: its 0.8269 is not put beside it.
+    assert '0.8269' not in exp and 'not comparable: ' in exp and 'model=tiny' in exp.split('not comparable: ')[1]
     assert '| title_body | mode=3,' in exp
     for name in ('exp6', 'title_body'):
         best = json.load(open(os.path.join(runs[name], 'best.json')))
@@ -102,24 +104,24 @@ def test_record(runs, tmp_path):
     assert header[3:-3] == sorted(header[3:-3])  # topics alphabetical, as the original's table
     assert sum(1 for l in metric.splitlines() if '| exp6 ' in l) == 4
     figures = sorted(os.listdir(str(out / 'figures')))
-    assert figures == ['category_distribution.png', 'curve_exp6.png', 'curve_title_body.png',
-                       'metrics_by_experiment.png', 'tsne_exp6.png']
+    assert figures == ['category_distribution.png', 'confusion_exp6.png', 'confusion_title_body.png',
+                       'curve_exp6.png', 'curve_title_body.png', 'metrics_by_experiment.png', 'tsne_exp6.png']
     for f in figures:
         data = (out / 'figures' / f).read_bytes()
         assert data[:8] == PNG and len(data) > 10000
 
 
-def test_record_refuses_an_unfinished_run(tmp_path, runs):
+def test_record_refuses_an_unfinished_run(tmp_path, runs, call):
     half = tmp_path / 'half'
     shutil.copytree(runs['exp6'], str(half))
     os.remove(str(half / 'best.json'))
-    r = run_cli('record.py', '--runs', half, '--output_dir', tmp_path / 'out')
+    r = call('record', '--runs', half, '--output_dir', tmp_path / 'out')
     assert r.returncode == 2 and 'not a finished run directory' in r.stderr
 
 
 def test_hangul_font_and_english_fallback(caplog):
     from matplotlib import ft2font
-    from reports import figures
+    from kobert_news.reports import figures
     family = figures.hangul_font()
     assert family, 'koreanize-matplotlib (a pinned requirement) ships NanumGothic'
     assert figures.topic_label('economy', True) == '경제 (economy)'
@@ -131,7 +133,7 @@ def test_hangul_font_and_english_fallback(caplog):
 
 
 def test_seed_table_averages_runs_that_differ_only_in_seed(runs, tmp_path):
-    from reports.record import RunRecord, seed_table
+    from kobert_news.reports.experiments import RunRecord, seed_table
     other = tmp_path / 'exp6_seed7'
     shutil.copytree(runs['exp6'], str(other))
     cfg = json.load(open(str(other / 'train_config.json')))

@@ -3,6 +3,7 @@ import glob
 import importlib.util
 import logging
 import os
+import textwrap
 
 import matplotlib
 
@@ -11,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib import font_manager, ft2font  # noqa: E402
 
-from config import TOPICS_KO  # noqa: E402
+from kobert_news.config import TOPICS_KO  # noqa: E402
 from kobert_gluon.atomic import atomic_path  # noqa: E402
 
 log = logging.getLogger('kobert_news.figures')
@@ -67,6 +68,17 @@ def _save(fig, path):
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format='png', dpi=120, bbox_inches='tight')
     plt.close(fig)
+    return path
+
+
+def _legend_outside(ax, **kw):
+    """Legends beside the axes, never over the data."""
+    ax.legend(loc='upper left', bbox_to_anchor=(1.01, 1), borderaxespad=0, **kw)
+
+
+def _title(text, width=90):
+    """Long titles wrap instead of running off the figure."""
+    return '\n'.join(textwrap.wrap(text, width))
 
 
 def confusion_heatmap(cm, path, title='Confusion matrix'):
@@ -87,8 +99,8 @@ def confusion_heatmap(cm, path, title='Confusion matrix'):
                     color='white' if values[i, j] > threshold else 'black', fontsize=9)
     ax.set_xlabel('predicted')
     ax.set_ylabel('true')
-    ax.set_title(title)
-    _save(fig, path)
+    ax.set_title(_title(title, 60))
+    return _save(fig, path)
 
 
 def metrics_by_experiment(reports, path):
@@ -107,28 +119,44 @@ def metrics_by_experiment(reports, path):
         ax.set_title(metric)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel('score')
-    axes[-1].legend(fontsize=8, bbox_to_anchor=(1.02, 1), loc='upper left')
-    _save(fig, path)
+    _legend_outside(axes[-1], fontsize=8)
+    return _save(fig, path)
 
 
-def training_curve(history, path, title):
-    """Loss, training and evaluation accuracy per epoch of one run (its metrics.json)."""
+def training_curve(history, path, name, condition=''):
+    """Loss, training and evaluation accuracy per epoch of one run (its metrics.json); for a
+    cross-validation, the folds' mean evaluation accuracy and macro-F1 with their std."""
+    from matplotlib.ticker import MaxNLocator
     _style()
     epochs = [h['epoch'] for h in history]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    left.plot(epochs, [h['loss'] for h in history], marker='o', label='training loss')
-    left.plot(epochs, [h['eval_loss'] for h in history], marker='o', label='evaluation loss')
-    left.set_xlabel('epoch')
-    left.legend()
-    right.plot(epochs, [h['train_accuracy'] for h in history], marker='o', label='training accuracy')
-    right.plot(epochs, [h['eval_accuracy'] for h in history], marker='o', label='evaluation accuracy')
-    right.plot(epochs, [h['eval_macro_f1'] for h in history], marker='.', linestyle='--', label='evaluation macro-F1')
-    right.set_xlabel('epoch')
-    right.legend()
-    for ax in (left, right):
+    cv = 'accuracy_mean' in history[0]
+    fig, axes = plt.subplots(1, 1 if cv else 2, figsize=(7 if cv else 12, 4), squeeze=False)
+    if cv:
+        right = axes[0][0]
+        for key, label in (('accuracy', 'evaluation accuracy'), ('macro_f1', 'evaluation macro-F1')):
+            mean, std = np.array([h[key + '_mean'] for h in history]), np.array([h[key + '_std'] for h in history])
+            right.plot(epochs, mean, marker='o', label=label + ' (mean over folds)')
+            right.fill_between(epochs, mean - std, mean + std, alpha=0.2)
+    else:
+        left, right = axes[0]
+        left.plot(epochs, [h['loss'] for h in history], marker='o', label='training loss')
+        if 'eval_loss' in history[0]:
+            left.plot(epochs, [h['eval_loss'] for h in history], marker='o', label='evaluation loss')
+        right.plot(epochs, [h['train_accuracy'] for h in history], marker='o', label='training accuracy')
+        if 'eval_accuracy' in history[0]:
+            right.plot(epochs, [h['eval_accuracy'] for h in history], marker='o', label='evaluation accuracy')
+            right.plot(epochs, [h['eval_macro_f1'] for h in history], marker='.', linestyle='--',
+                       label='evaluation macro-F1')
+        left.set_title('loss')
+        right.set_title('accuracy')
+    for ax in axes[0]:
+        ax.set_xlabel('epoch')
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
-    fig.suptitle(title)
-    _save(fig, path)
+        _legend_outside(ax, fontsize=8)
+    fig.suptitle(_title('%s: %s' % (name, condition) if condition else name, 110), fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
 
 
 def category_distribution(counts, path):
@@ -145,9 +173,9 @@ def category_distribution(counts, path):
     ax.set_xticks(np.arange(len(topics)) + width * (len(counts) - 1) / 2)
     ax.set_xticklabels([topic_label(t, korean) for t in topics], rotation=30, ha='right')
     ax.set_ylabel('articles')
-    ax.legend()
+    _legend_outside(ax)
     ax.set_title('Topic distribution')
-    _save(fig, path)
+    return _save(fig, path)
 
 
 def embedding_scatter(points, topics, path, title):
@@ -158,11 +186,11 @@ def embedding_scatter(points, topics, path, title):
         sel = np.asarray(topics) == topic
         ax.scatter(points[sel, 0], points[sel, 1], s=6, alpha=0.6, color=plt.cm.tab10(k % 10),
                    label=topic_label(topic, korean))
-    ax.legend(markerscale=3, fontsize=9)
+    _legend_outside(ax, markerscale=3, fontsize=9)
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.set_title(title)
-    _save(fig, path)
+    ax.set_title(_title(title, 60))
+    return _save(fig, path)
 
 
 def cluster_distribution(clusters, categories, path, title):
@@ -181,6 +209,7 @@ def cluster_distribution(clusters, categories, path, title):
     ax.set_xticklabels([str(k) for k in ks], fontsize=8)
     ax.set_xlabel('cluster')
     ax.set_ylabel('test articles')
-    ax.legend(fontsize=8, bbox_to_anchor=(1.01, 1), loc='upper left')
-    ax.set_title(title)
-    _save(fig, path)
+    handles, labels = ax.get_legend_handles_labels()  # the legend reads top-down as the stacks do
+    ax.legend(handles[::-1], labels[::-1], loc='upper left', bbox_to_anchor=(1.01, 1), borderaxespad=0, fontsize=8)
+    ax.set_title(_title(title, 60))
+    return _save(fig, path)

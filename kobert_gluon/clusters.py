@@ -6,18 +6,23 @@ Encoders (one interface: ``name``, ``key``, ``encode(texts) -> (N, d) float32``)
 - ``sbert``: sentence-transformers' ``paraphrase-xlm-r-multilingual-v1``, the original's (optional).
 - ``kobert:<weight>``: the mean-pooled token outputs of a weight's BERT body.
 
-Embeddings are cached on disk, keyed by the encoder and the texts. The centroids are fitted on the
-training texts only and saved with the model, so a new article is placed in its nearest cluster.
+Embeddings are cached (kobert_gluon.cache), keyed by the encoder and the texts. The centroids are
+fitted on the training texts only and saved with the model, so a new article is placed in its
+nearest cluster.
 """
 import hashlib
+import logging
 import os
+import shutil
 
+import mxnet as mx
 import numpy as np
 
-from config import UserError, default_cache_dir
+from kobert_gluon import cache
+from kobert_news.config import UserError, default_cache_dir
 
+log = logging.getLogger('kobert_news.clusters')
 SBERT_MODEL = 'paraphrase-xlm-r-multilingual-v1'
-CLUSTER_PREFIX = '군집 {cluster} '  # mode 4: "군집 3 기사제목: ... 기사본문: ..."
 
 
 def _cores():
@@ -65,54 +70,85 @@ class SbertEncoder:
 
 
 class KobertEncoder:
+    """A weight's BERT body, its token outputs averaged ([CLS]/[SEP] included)."""
     name = 'kobert'
 
-    def __init__(self, weight_path):
-        from kobert_gluon.files import md5sum
+    def __init__(self, weight_path, kobert_dir=None, batch_size=64):
+        from kobert_gluon.model import weight_md5
         if not os.path.isfile(weight_path):
             raise UserError('the kobert encoder needs a weight file: no %s' % weight_path)
-        self.weight_path = weight_path
-        self.key = 'kobert-%s' % md5sum(weight_path)
+        self.weight_path, self.kobert_dir, self.batch_size = weight_path, kobert_dir, batch_size
+        self.key = 'kobert-%s' % weight_md5(weight_path)
 
     def encode(self, texts):
-        from kobert_gluon.embeddings import mean_pooled
-        return mean_pooled(self.weight_path, list(texts))
+        from kobert_gluon import model
+        from kobert_gluon.batching import Batcher
+        from kobert_gluon.tokenizer import KoBERTTokenizer
+        net, meta = model.load(self.weight_path)
+        batcher = Batcher(KoBERTTokenizer.load(self.kobert_dir), meta['max_len'], self.batch_size)
+        out = np.zeros((len(texts), meta['config']['units']), dtype=np.float32)
+        for rows, tokens, lengths in batcher.batches(list(texts), desc='embed'):
+            seq, _ = net.bert(tokens, mx.nd.zeros_like(tokens), lengths)
+            valid = lengths.asnumpy()
+            mask = np.arange(tokens.shape[1])[None, :] < valid[:, None]
+            out[rows] = (seq.asnumpy() * mask[:, :, None]).sum(axis=1) / valid[:, None]
+        return out
 
 
-def get_encoder(spec):
+def get_encoder(spec, kobert_dir=None):
     """'use', 'sbert' or 'kobert:<weight path>'."""
     if spec == 'use':
         return UseEncoder()
     if spec == 'sbert':
         return SbertEncoder()
     if spec.startswith('kobert:'):
-        return KobertEncoder(spec.split(':', 1)[1])
+        return KobertEncoder(spec.split(':', 1)[1], kobert_dir)
     raise UserError("unknown encoder %r (use, sbert or kobert:<weight>)" % spec)
 
 
 def embed(encoder, texts, cache_dir=None):
     """Embeddings of texts, from the cache when this encoder has embedded these texts before."""
-    from kobert_gluon.atomic import atomic_path
-    cache_dir = cache_dir or default_cache_dir('embeddings')
+    root = default_cache_dir('embeddings', cache_dir)
     h = hashlib.sha1(encoder.key.encode('utf-8'))
     for t in texts:
         h.update(t.encode('utf-8') + b'\0')
-    path = os.path.join(cache_dir, '%s-%s.npy' % (encoder.name, h.hexdigest()))
-    if os.path.isfile(path):
-        return np.load(path)
+    key = '%s-%s' % (encoder.name, h.hexdigest())
+    folder = cache.lookup(root, key)
+    if folder is not None:
+        vectors = _load_vectors(folder, len(texts))
+        if vectors is not None:
+            return vectors
     vectors = encoder.encode(texts)
-    os.makedirs(cache_dir, exist_ok=True)
-    with atomic_path(path) as tmp:
-        with open(tmp, 'wb') as f:
-            np.save(f, vectors)
+    if not np.isfinite(vectors).all():
+        raise UserError('the %s encoder gave non-finite embeddings' % encoder.key)
+
+    def write(tmp):
+        with open(os.path.join(tmp, 'vectors.npy'), 'wb') as f:
+            np.save(f, vectors, allow_pickle=False)
+    cache.store(root, key, write, {'encoder': encoder.key, 'rows': len(texts)})
     return vectors
+
+
+def _load_vectors(folder, rows):
+    """The entry's vectors if they are what the key promises (rows x d, finite floats), else None."""
+    try:
+        vectors = np.load(os.path.join(folder, 'vectors.npy'), allow_pickle=False)
+        ok = vectors.ndim == 2 and len(vectors) == rows and vectors.dtype == np.float32 and np.isfinite(vectors).all()
+    except (OSError, ValueError):
+        ok = False
+    if ok:
+        return vectors
+    log.warning('cache entry %s holds no valid embeddings: rebuilding it', folder)
+    shutil.rmtree(folder, ignore_errors=True)
+    return None
 
 
 def fit_centroids(vectors, k, seed):
     """k-means centroids (scikit-learn, seeded)."""
     from sklearn.cluster import KMeans
     if len(vectors) < k:
-        raise UserError('%d clusters need at least %d training texts, not %d' % (k, k, len(vectors)))
+        raise UserError('%d clusters need at least %d training texts, not %d: lower --clusters'
+                        % (k, k, len(vectors)))
     return KMeans(n_clusters=k, random_state=seed, n_init=10).fit(vectors).cluster_centers_.astype(np.float32)
 
 
@@ -122,26 +158,8 @@ def assign(vectors, centroids):
     return d.argmin(axis=1).astype(np.int32)
 
 
-def with_cluster(texts, clusters):
-    """Mode 4's text: the cluster id in front of the article."""
-    return [CLUSTER_PREFIX.format(cluster=int(c)) + t for t, c in zip(texts, clusters)]
-
-
-def pivot(clusters, categories, topics):
-    """The original's cluster x category table (its csv/cluster*_pivot.csv layout): one row per
-    (cluster, category) pair that occurs, one count column per topic."""
-    import pandas as pd
-    frame = pd.DataFrame({'cluster': clusters, 'category': categories})
-    counts = frame.groupby(['cluster', 'category']).size()
-    rows = []
-    for (c, cat), n in counts.items():
-        row = {'cluster': int(c), 'category': cat}
-        row.update({t: int(n) if t == cat else 0 for t in topics})
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
 def purity(clusters, labels):
+    """The share of items whose cluster's most common label is their own."""
     clusters, labels = np.asarray(clusters), np.asarray(labels)
     return float(sum(np.unique(labels[clusters == c], return_counts=True)[1].max()
                      for c in np.unique(clusters)) / len(labels))

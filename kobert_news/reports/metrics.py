@@ -38,21 +38,29 @@ def summary(y_true, y_pred):
             'weighted_f1': float(f1_score(y_true, y_pred, labels=labels, average='weighted', zero_division=0))}
 
 
+def free_name(frame, name):
+    """name, or name with underscores added until the user's frame has no such column."""
+    while name in frame.columns:
+        name += '_'
+    return name
+
+
 def misclassified(frame, y_true, probs, topics, top_k=3):
-    """The wrong rows of frame, with their k most likely topics and probabilities."""
+    """The wrong rows of frame, with the true topic and the k most likely topics and probabilities
+    (added under names the frame does not use)."""
     order = np.argsort(-probs, axis=1, kind='stable')[:, :top_k]
     out = frame.copy()
-    out['category'] = y_true
+    out[free_name(out, 'true_topic')] = y_true
     for j in range(order.shape[1]):
-        out['top%d' % (j + 1)] = [topics[i] for i in order[:, j]]
-        out['top%d_probability' % (j + 1)] = probs[np.arange(len(probs)), order[:, j]]
-    wrong = out['top1'].values != np.asarray(y_true)
+        out[free_name(out, 'top%d' % (j + 1))] = [topics[i] for i in order[:, j]]
+        out[free_name(out, 'top%d_probability' % (j + 1))] = probs[np.arange(len(probs)), order[:, j]]
+    wrong = order[:, 0] != np.array([topics.index(t) for t in y_true])
     return out[wrong].reset_index(drop=True)
 
 
 def write_evaluation(output_dir, frame, y_true, probs, topics, top_k=3):
     """All of evaluate.py's outputs for one set of predictions; returns the summary."""
-    from reports import figures
+    from kobert_news.reports import figures
     y_pred = [topics[i] for i in probs.argmax(axis=1)]
     scores = summary(y_true, y_pred)
     rep = report_frame(y_true, y_pred, topics)

@@ -1,0 +1,105 @@
+"""Cache entries that check themselves: each entry is a folder of files plus a manifest (its key,
+and each file's size and sha1), written last. An entry whose files do not match its manifest, or
+whose manifest names another key, is removed and rebuilt, with a one-line warning naming it.
+"""
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+
+log = logging.getLogger('kobert_news.cache')
+MANIFEST = 'manifest.json'
+STALE_SECONDS = 3600  # leftovers of a killed writer older than this are removed
+
+
+def sha1_file(path, chunk=1 << 20):
+    h = hashlib.sha1()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(chunk), b''):
+            h.update(block)
+    return h.hexdigest()
+
+
+def lookup(cache_dir, key):
+    """The folder of a sound entry for key, or None (a damaged one is removed with a warning)."""
+    folder = os.path.join(cache_dir, key)
+    if not os.path.isdir(folder):
+        return None
+    problem = _problem(folder, key)
+    if problem is None:
+        return folder
+    log.warning('cache entry %s is damaged (%s): rebuilding it', folder, problem)
+    shutil.rmtree(folder, ignore_errors=True)
+    return None
+
+
+def _problem(folder, key):
+    try:
+        with open(os.path.join(folder, MANIFEST), encoding='utf-8') as f:
+            manifest = json.load(f)
+        if manifest.get('key') != key:
+            return 'made for another key'
+        for name, want in manifest['files'].items():
+            path = os.path.join(folder, name)
+            if not os.path.isfile(path):
+                return '%s is missing' % name
+            if os.path.getsize(path) != want['size'] or sha1_file(path) != want['sha1']:
+                return '%s does not match its checksum' % name
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as e:
+        return 'unreadable manifest: %s' % type(e).__name__
+    return None
+
+
+def store(cache_dir, key, write, info=None):
+    """Build an entry: write(folder) fills a temporary folder, the manifest is added, then the folder
+    is renamed into place (whole or not at all). Returns the entry's folder."""
+    os.makedirs(cache_dir, exist_ok=True)
+    clean_stale(cache_dir)
+    tmp = tempfile.mkdtemp(dir=cache_dir, prefix='tmp-')
+    try:
+        write(tmp)
+        files = {n: {'size': os.path.getsize(os.path.join(tmp, n)), 'sha1': sha1_file(os.path.join(tmp, n))}
+                 for n in sorted(os.listdir(tmp))}
+        with open(os.path.join(tmp, MANIFEST), 'w', encoding='utf-8') as f:
+            json.dump({'key': key, 'files': files, 'info': info or {}, 'created': time.time()}, f, indent=1)
+        folder = os.path.join(cache_dir, key)
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(tmp, folder)
+        return folder
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def clean_stale(cache_dir, age=STALE_SECONDS):
+    """Remove what killed writers left: tmp-* folders and *.part files older than `age` seconds."""
+    now = time.time()
+    try:
+        names = os.listdir(cache_dir)
+    except OSError:
+        return
+    for name in names:
+        path = os.path.join(cache_dir, name)
+        if (name.startswith('tmp') or name.endswith('.part')) and now - os.path.getmtime(path) > age:
+            if os.path.isdir(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                try:
+                    os.remove(path)
+                except OSError:
+                    pass
+
+
+def entries(cache_root):
+    """(kind, folder, size in bytes) of every entry under the cache root, for --list_cache."""
+    out = []
+    for kind in sorted(os.listdir(cache_root)) if os.path.isdir(cache_root) else []:
+        base = os.path.join(cache_root, kind)
+        for name in sorted(os.listdir(base)) if os.path.isdir(base) else []:
+            folder = os.path.join(base, name)
+            if os.path.isdir(folder):
+                size = sum(os.path.getsize(os.path.join(folder, n)) for n in os.listdir(folder))
+                out.append((kind, folder, size))
+    return out

@@ -1,0 +1,168 @@
+"""Articles in, topics out: the one prediction step behind main.py, evaluate.py, the server and Spark.
+
+A Pipeline holds a weight's predictor and the processor that builds its text from CSV columns.
+It keeps rows without text (unclassified, with one warning), prepares bf16/int8, places articles
+in clusters (modes 4, 5) and adds the output columns. CsvWriter is the one CSV writer.
+"""
+import contextlib
+import logging
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from kobert_gluon import model as model_lib
+from kobert_gluon.atomic import atomic_path
+from kobert_gluon.predictor import Predictor, text_mode
+from kobert_news.config import UserError, default_weight
+from preprocess import NewsProcessor, read_csv
+from preprocess.dataset import warn_no_text
+
+log = logging.getLogger('kobert_news.pipeline')
+# Rows are batched by length within blocks of this many records, counted from the file's start,
+# so a row's batch, and so its numbers to the last digit, never depend on how the input is chunked.
+WINDOW = 1024
+
+
+def resolve_weight(path=None):
+    """The weight to use: the one given, else the original's (where its README says) or the default."""
+    if path:
+        if not os.path.isfile(path):
+            raise UserError('no weight file at %s (check --gluon_weight_path)' % path)
+        return path
+    found, why = default_weight()
+    if found is None:
+        raise UserError('%s: pass --gluon_weight_path, or train one with train.py' % why)
+    log.info('weight: %s (%s)', found, why)
+    return found
+
+
+@dataclass
+class Prediction:
+    """Per input row: its model text ('' without text), probabilities (NaN rows without text) and
+    cluster (modes 4, 5; -1 without text)."""
+    texts: list
+    probs: np.ndarray
+    clusters: np.ndarray = None
+
+    @property
+    def has_text(self):
+        return np.array([bool(t) for t in self.texts], dtype=bool)
+
+
+class Pipeline:
+    def __init__(self, predictor, processor, top_k=1):
+        self.predictor, self.processor, self.top_k = predictor, processor, min(top_k or 1, len(predictor.topics))
+
+    @classmethod
+    def load(cls, cfg, calib_frame=None):
+        """The pipeline of a PredictConfig (kobert_news.options). bf16/int8 are prepared on
+        --calib_path's texts, else on calib_frame's (a sample of the input)."""
+        weight = resolve_weight(cfg.gluon_weight_path)
+        meta = model_lib.read_meta(weight)
+        processor = NewsProcessor.from_args(cfg, text_mode(meta, cfg.mode), meta['topics'], meta.get('base_mode', 3))
+        if meta.get('original') and cfg.mode is None:
+            log.info("the original's weight: classifying the %r column, as the original's main.py did "
+                     "(--mode 2 reads titles, 3 both)", cfg.body_column)
+        calib = ()
+        if cfg.precision != 'fp32':
+            if cfg.calib_path:
+                calib = processor.texts(read_csv(cfg.calib_path, cfg.encoding), '--calib_path %s' % cfg.calib_path)
+            elif calib_frame is not None:
+                calib = processor.texts(calib_frame)
+            calib = [t for t in calib if t]
+        predictor = Predictor.from_weight(weight, cfg.kobert_dir, cfg.max_len, cfg.batch_size,
+                                          cache_dir=cfg.cache_dir, precision=cfg.precision, calib_texts=calib)
+        if cfg.precision != 'fp32':
+            log.info('precision: %s', predictor.precision)
+        return cls(predictor, processor, cfg.top_k)
+
+    @property
+    def topics(self):
+        return self.predictor.topics
+
+    def predict(self, df, source='the input', progress=False, first_record=1):
+        """A Prediction for every row of df (rows without text included, unclassified, with a warning
+        naming their records; df's first row is record first_record of the source)."""
+        texts = self.processor.texts(df, source)
+        pred = Prediction(texts, np.full((len(df), len(self.topics)), np.nan, dtype=np.float32))
+        keep = np.flatnonzero(pred.has_text)
+        if len(keep) < len(texts):
+            warn_no_text(np.flatnonzero(~pred.has_text) + first_record, source, 'left unclassified')
+        window = (np.arange(len(df)) + first_record - 1) // WINDOW
+        for w in np.unique(window[keep]):
+            rows = keep[window[keep] == w]
+            probs, clusters = self.predictor.predict_articles([texts[i] for i in rows], progress)
+            pred.probs[rows] = probs
+            if clusters is not None:
+                if pred.clusters is None:
+                    pred.clusters = np.full(len(df), -1, dtype=np.int64)
+                pred.clusters[rows] = clusters
+        return pred
+
+    def columns(self, pred):
+        """The output columns of a Prediction: predicted, probability, cluster (modes 4, 5) and top k."""
+        n, topics = len(pred.texts), np.array(self.topics + [''], dtype=object)
+        ranked = np.argsort(-np.nan_to_num(pred.probs, nan=-1.0), axis=1, kind='stable')
+        blank = np.where(pred.has_text[:, None], ranked, len(self.topics))
+        out = {'predicted': topics[blank[:, 0]], 'probability': pred.probs[np.arange(n), ranked[:, 0]]}
+        if pred.clusters is not None:
+            out['cluster'] = pd.array([int(c) if c >= 0 else None for c in pred.clusters], dtype='Int64')
+        if self.top_k > 1:
+            for j in range(self.top_k):
+                out['top%d' % (j + 1)] = topics[blank[:, j]]
+                out['top%d_probability' % (j + 1)] = pred.probs[np.arange(n), ranked[:, j]]
+        return out
+
+    def predict_frame(self, df, source='the input', progress=False, first_record=1):
+        """(df with the output columns added, the Prediction); the input's own columns come first, untouched."""
+        pred = self.predict(df, source, progress, first_record)
+        columns = self.columns(pred)
+        clash = [c for c in columns if c in df.columns]
+        if clash:
+            raise UserError('%s already has column(s) %s, which the output adds: rename or drop them '
+                            '(is it an earlier output?)' % (source, ', '.join(clash)))
+        out = df.copy()
+        for name, values in columns.items():
+            out[name] = values
+        return out, pred
+
+    def articles_frame(self, articles):
+        """A frame of the processor's columns from [{'title': ..., 'body': ...}] (missing keys empty)."""
+        return articles_frame(articles, self.processor.title, self.processor.body)
+
+    @staticmethod
+    def articles_frame_for(cfg, articles):
+        return articles_frame(articles, cfg.title_column, cfg.body_column)
+
+
+def articles_frame(articles, title='title', body='cleanBody'):
+    return pd.DataFrame({title: [a.get('title') or '' for a in articles],
+                         body: [a.get('body') or '' for a in articles]})
+
+
+class CsvWriter:
+    """Writes frames to one CSV: UTF-8 with BOM (Excel shows Hangul), header once, into a temporary
+    file renamed over the target only when every chunk is in."""
+
+    def __init__(self, path):
+        self.path, self.rows, self._stack = path, 0, contextlib.ExitStack()
+
+    def __enter__(self):
+        tmp = self._stack.enter_context(atomic_path(self.path))
+        self._file = self._stack.enter_context(open(tmp, 'w', encoding='utf-8-sig', newline=''))
+        return self
+
+    def write(self, df):
+        df.to_csv(self._file, index=False, header=self.rows == 0, float_format='%.6f')
+        self.rows += len(df)
+
+    def __exit__(self, *exc):
+        self._file.close()
+        return self._stack.__exit__(*exc)
+
+
+def write_csv(df, path):
+    with CsvWriter(path) as w:
+        w.write(df)

@@ -1,0 +1,59 @@
+"""The Python interface: load a weight, classify articles. What a notebook or a service calls."""
+import numpy as np
+
+from kobert_news.options import PredictConfig
+
+
+class Classifier:
+    """Classifies articles ({'title': ..., 'body': ...}) with one weight, as main.py does."""
+
+    def __init__(self, pipeline):
+        self.pipeline = pipeline
+
+    @classmethod
+    def load(cls, weight_path=None, precision='fp32', calib_articles=None, **options):
+        """options: fields of kobert_news.options.PredictConfig. bf16/int8 are prepared on
+        calib_articles (or options['calib_path'])."""
+        from kobert_gluon.pipeline import Pipeline
+        cfg = PredictConfig(gluon_weight_path=weight_path, precision=precision, **options)
+        frame = None
+        if calib_articles:
+            frame = Pipeline.articles_frame_for(cfg, calib_articles)
+        return cls(Pipeline.load(cfg, calib_frame=frame))
+
+    @property
+    def topics(self):
+        return list(self.pipeline.topics)
+
+    @property
+    def mode(self):
+        return self.pipeline.processor.mode
+
+    def classify(self, articles, top_k=1):
+        """One result per article, in order: {'topic', 'probability', 'top_k': [{'topic',
+        'probability'}], 'cluster'}; an article without text for the mode gets topic None and a reason."""
+        pred = self.pipeline.predict(self.pipeline.articles_frame(articles), 'the articles')
+        return results(pred, self.topics, top_k, self.mode)
+
+    def classify_frame(self, df, top_k=None):
+        """A DataFrame with the weight's columns in, the same with main.py's output columns added."""
+        if top_k:
+            self.pipeline.top_k = min(top_k, len(self.topics))
+        return self.pipeline.predict_frame(df, 'the frame')[0]
+
+
+def results(pred, topics, top_k, mode):
+    """JSON-ready results of a Prediction (kobert_gluon.pipeline)."""
+    out = []
+    k = max(1, min(int(top_k or 1), len(topics)))
+    for i, text in enumerate(pred.texts):
+        cluster = None if pred.clusters is None or pred.clusters[i] < 0 else int(pred.clusters[i])
+        if not text:
+            out.append({'topic': None, 'probability': None, 'top_k': [], 'cluster': None,
+                        'reason': 'no text for mode %d' % mode})
+            continue
+        order = np.argsort(-pred.probs[i], kind='stable')[:k]
+        out.append({'topic': topics[order[0]], 'probability': float(pred.probs[i, order[0]]),
+                    'top_k': [{'topic': topics[j], 'probability': float(pred.probs[i, j])} for j in order],
+                    'cluster': cluster})
+    return out

@@ -1,0 +1,95 @@
+"""Classify Korean news articles in a CSV into 8 topics.
+
+    python main.py --data_path in.csv --save_path out.csv
+    python main.py --data_path in.csv --top_k 3          # prints a line per article
+
+Writes the input columns plus predicted, probability (and cluster for modes 4 and 5, the top k
+with --top_k). Without --save_path it prints one 'Predicted news topic: <topic>' line per row.
+The CSV is read, classified and written --chunk_rows rows at a time, into a temporary file that
+replaces --save_path at the end.
+"""
+import sys
+
+from kobert_news.cli.common import guard_outputs, parse, run, script
+from kobert_news.config import UserError, sample_csv
+from kobert_news.options import PredictConfig
+
+SNIPPET = 40  # characters of the title printed beside each prediction
+CALIB_ROWS = 1024  # int8/bf16 calibrate on the input's first rows, whatever --chunk_rows is
+
+
+def main(argv=None):
+    cfg, = parse(__doc__, [PredictConfig], argv)
+    predict_csv(cfg)
+
+
+def predict_csv(cfg, out=None):
+    from kobert_gluon.pipeline import WINDOW, CsvWriter, Pipeline, resolve_weight
+    from kobert_gluon.progress import Progress
+    from kobert_gluon.weights import centroids_path, meta_path
+    from preprocess import read_csv
+
+    data = cfg.data_path or sample_csv()
+    if not data:
+        raise UserError('give the CSV to classify with --data_path')
+    weight = resolve_weight(cfg.gluon_weight_path)
+    cfg.gluon_weight_path = weight
+    guard_outputs([cfg.save_path], [data, cfg.calib_path, weight, meta_path(weight), centroids_path(weight)])
+    chunks = read_csv(data, cfg.encoding, -(-cfg.chunk_rows // WINDOW) * WINDOW)
+    pipeline, done, classified = None, 0, 0
+    with (CsvWriter(cfg.save_path) if cfg.save_path else _Printer(out or sys.stdout, cfg)) as sink, \
+            Progress(desc='classify', unit='rows') as bar:
+        for chunk in chunks:
+            if pipeline is None:  # int8/bf16 are prepared on the first rows (or --calib_path)
+                pipeline = Pipeline.load(cfg, calib_frame=chunk.iloc[:CALIB_ROWS])
+                sink.pipeline = pipeline
+            frame, pred = pipeline.predict_frame(chunk, data, progress=False, first_record=done + 1)
+            sink.write(frame)
+            done += len(chunk)
+            classified += int(pred.has_text.sum())
+            bar.update(len(chunk))
+        if not classified:  # inside the with: the output is then not written
+            raise UserError('no row of %s has text for mode %d' % (data, pipeline.processor.mode))
+    if cfg.save_path:
+        print('wrote %d predictions to %s' % (done, cfg.save_path), file=sys.stderr)
+
+
+class _Printer:
+    """Without --save_path: a line per article, with its record number and the start of its title."""
+
+    def __init__(self, out, cfg):
+        self.out, self.cfg, self.record, self.pipeline = out, cfg, 0, None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.out.flush()
+
+    def write(self, frame):
+        proc, k = self.pipeline.processor, self.pipeline.top_k
+        text_col = proc.title if proc.title in frame.columns else proc.body
+        for _, row in frame.iterrows():
+            self.record += 1
+            line = 'Predicted news topic: %s' % (row['predicted'] or '-')
+            if row['predicted']:
+                line += ' (%.3f)' % row['probability']
+            if k > 1 and row['predicted']:
+                line += ' | top %d: %s' % (k, ', '.join('%s %.3f' % (row['top%d' % j], row['top%d_probability' % j])
+                                                        for j in range(1, k + 1)))
+            snippet = str(row.get(text_col, ''))[:SNIPPET]
+            line += ' | record %d | %s' % (self.record, snippet)
+            print(line, file=self.out)
+
+
+def cli(argv=None):
+    """main.py's work in this process (tests call it)."""
+    return run(main, argv)
+
+
+def entry():
+    return script(main, huge_pages=True)
+
+
+if __name__ == '__main__':
+    sys.exit(entry())

@@ -1,0 +1,45 @@
+"""Write the experiment record from run directories.
+
+    python record.py --runs runs/default runs/exp1 runs/exp2           # into runs/record
+    make record                                                          # the committed experiments/
+
+Writes exp.md (the original's table: condition, best test accuracy and epoch, and the original's
+number beside runs whose settings match its experiment), exp_metric.md (per experiment and
+topic: precision, recall, F1, support), and under figures/: F1/recall/precision per experiment,
+a training curve and a confusion matrix per run, the topic distribution of the first run's data
+and a t-SNE of its sentence embeddings (these two need its data).
+"""
+import sys
+from dataclasses import dataclass
+
+from kobert_news.cli.common import guard_folder, parse, run
+from kobert_news.options import FilesArgs, Options, flag
+
+
+@dataclass
+class RecordArgs(Options):
+    """Record"""
+    runs: list = flag([], help='run directories of train.py (required)', nargs='+')
+    output_dir: str = flag('runs/record', help='where the record goes')
+    no_tsne: bool = flag(False, help='skip the t-SNE figure')
+    tsne_samples: int = flag(1000, help='articles in the t-SNE figure', low=5, high=100000)
+
+
+def main(argv=None):
+    a, files = parse(__doc__, [RecordArgs, FilesArgs], argv)
+    if not a.runs:
+        from kobert_news.config import UserError
+        raise UserError('give the run directories with --runs')
+    guard_folder(a.output_dir)
+    from kobert_news.reports.experiments import write_record
+    for path in write_record(a.runs, a.output_dir, tsne=not a.no_tsne, tsne_samples=a.tsne_samples,
+                             kobert_dir=files.kobert_dir):
+        print(path)
+
+
+def cli(argv=None):
+    return run(main, argv)
+
+
+if __name__ == '__main__':
+    sys.exit(cli())

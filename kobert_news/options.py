@@ -1,0 +1,236 @@
+"""Every command-line option, defined once: its type, default, help, choices and range live on
+its dataclass field, as in Hugging Face's HfArgumentParser. Commands combine the groups they
+need (kobert_news.cli.common builds the parser). A config is checked when it is made, before
+any work: a bad value is a UserError that names the flag.
+"""
+import math
+from dataclasses import MISSING, asdict, dataclass, field, fields
+
+from kobert_news.config import MODEL_CONFIGS, MODES, TOPICS, UserError
+
+
+def flag(default=None, help='', choices=None, low=None, high=None, above=None, below=None, **extra):
+    """A dataclass field that is also a command-line flag. low/high: inclusive bounds;
+    above/below: exclusive ones."""
+    meta = dict(help=help, choices=choices, low=low, high=high, above=above, below=below, **extra)
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+class Options:
+    """Base of the option groups: checks every field against its metadata, then the groups' own
+    check_* methods (cross-field rules)."""
+
+    def __post_init__(self):
+        for f in fields(self):
+            _check_value(f, getattr(self, f.name))
+        for name in sorted(dir(self)):
+            if name.startswith('check_'):
+                getattr(self, name)()
+
+    def to_dict(self):
+        return asdict(self)
+
+
+def _check_value(f, value):
+    meta = f.metadata
+    if value is None or 'help' not in meta:
+        return
+    name = '--' + f.name
+    kind = f.type
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if kind in (int, float, str, bool) and not isinstance(value, kind) or kind is int and isinstance(value, bool):
+        raise UserError('%s must be %s, not %r' % (name, {int: 'an integer', float: 'a number', str: 'text',
+                                                          bool: 'true or false'}[kind], value))
+    if kind is float and not math.isfinite(value):
+        raise UserError('%s must be a finite number, not %r' % (name, value))
+    if meta['choices'] is not None and value not in meta['choices']:
+        raise UserError('%s must be one of %s, not %r' % (name, ', '.join(map(str, meta['choices'])), value))
+    for key, word, ok in (('low', 'at least', lambda b: value >= b), ('high', 'at most', lambda b: value <= b),
+                          ('above', 'above', lambda b: value > b), ('below', 'below', lambda b: value < b)):
+        if meta[key] is not None and not ok(meta[key]):
+            raise UserError('%s must be %s %s, not %r' % (name, word, meta[key], value))
+
+
+def help_text(f):
+    """The flag's help with its default and range, for --help."""
+    meta = f.metadata
+    parts = [meta['help']]
+    default = f.default if f.default is not MISSING else (f.default_factory() if f.default_factory is not MISSING
+                                                         else None)
+    if default not in (None, False, '', []) and 'default' not in meta['help']:
+        parts.append('(default %s)' % (' '.join(map(str, default)) if isinstance(default, list) else default))
+    return ' '.join(parts).replace('%', '%%')
+
+
+# ---------------------------------------------------------------- groups shared by several commands
+
+@dataclass
+class InputArgs(Options):
+    """Input CSV"""
+    data_path: str = flag(help='CSV with the columns title, cleanBody (and category for training and '
+                               'evaluation); main.py reads data/sample.csv by default')
+    mode: int = flag(help='text the model reads: ' + ', '.join('%d %s' % kv for kv in MODES.items())
+                          + " (default: the weight's mode when predicting, 2 when training)",
+                     choices=tuple(MODES))
+    title_column: str = flag('title', help='column of the titles')
+    body_column: str = flag('cleanBody', help='column of the article bodies')
+    label_column: str = flag('category', help='column of the topics (%s, or their Korean names)'
+                                              % ', '.join(TOPICS))
+    encoding: str = flag(help='input encoding (default: detect UTF-8, with or without BOM, or CP949/EUC-KR)')
+
+
+@dataclass
+class ShapeArgs(Options):
+    """Batches"""
+    max_len: int = flag(help="tokens per text, [CLS] and [SEP] included (default: the weight's when "
+                             "predicting, 128 when training)", low=3, high=512)
+    batch_size: int = flag(32, help='texts per forward pass', low=1, high=4096)
+
+
+@dataclass
+class FilesArgs(Options):
+    """KoBERT's files and the caches"""
+    kobert_dir: str = flag(help="folder with KoBERT's vocabulary (default: $KOBERT_HOME, then ~/kobert; "
+                                "downloaded there when missing)")
+    cache_dir: str = flag(help='cache of sentence embeddings (modes 4, 5) and int8 models '
+                               '(default ~/.cache/kobert-news)')
+
+
+@dataclass
+class WeightArgs(Options):
+    """Weight"""
+    gluon_weight_path: str = flag(help="weight file (default: weights/%s if the original's weight is "
+                                       "there, else the shipped default)" % 'ko-news-clf-gluon-weight.pth')
+
+
+@dataclass
+class InferenceArgs(Options):
+    """Inference"""
+    precision: str = flag('fp32', help='bf16 needs AVX-512 BF16 or AMX, int8 AVX-512 VNNI; other CPUs fall '
+                                       'back to fp32', choices=('fp32', 'bf16', 'int8'))
+    calib_path: str = flag(help='int8: a CSV whose texts calibrate the quantization (default: a sample of '
+                                'the input spread over its text lengths)')
+    top_k: int = flag(help='also write the k most likely topics and their probabilities '
+                           '(default 1; evaluate.py: 3)', low=1, high=len(TOPICS))
+
+
+@dataclass
+class SplitArgs(Options):
+    """Evaluation split"""
+    eval_path: str = flag(help='evaluation CSV; without it, --test_size of the data is held out (stratified)')
+    test_size: float = flag(0.3, help='share held out for evaluation when there is no --eval_path; 0: train '
+                                      'on all of it, without evaluation', low=0.0, below=1.0)
+    folds: int = flag(0, help='k-fold cross-validation: train on each of k stratified folds, report the '
+                              'mean and std per epoch, then train on all rows for the best mean epoch '
+                              '(0: off)', low=0, high=20)
+    seed: int = flag(42, help='random seed (split, initialisation, batch order, dropout)', low=0, high=2 ** 31 - 1)
+
+    def check_folds(self):
+        if self.folds == 1:
+            raise UserError('--folds must be 0 (off) or at least 2')
+        if self.folds and self.eval_path:
+            raise UserError('--folds splits --data_path itself: leave out --eval_path')
+
+
+@dataclass
+class EncoderArgs(Options):
+    """Sentence encoder (modes 4 and 5)"""
+    cluster_encoder: str = flag('use', help='sentence encoder for the clusters: use, sbert or kobert:<weight>')
+
+    def check_encoder(self):
+        if self.cluster_encoder not in ('use', 'sbert') and not self.cluster_encoder.startswith('kobert:'):
+            raise UserError('--cluster_encoder must be use, sbert or kobert:<weight path>, not %r'
+                            % self.cluster_encoder)
+
+
+@dataclass
+class ClusterArgs(EncoderArgs):
+    """Clusters (modes 4 and 5)"""
+    clusters: int = flag(16, help='modes 4 and 5: number of k-means clusters', low=2, high=1024)
+    base_mode: int = flag(3, help='modes 4 and 5: their article text: 3 title + body, 2 title, 1 body',
+                          choices=(1, 2, 3))
+
+
+@dataclass
+class RecipeArgs(Options):
+    """Model and training recipe (the original's by default)"""
+    model: str = flag('small', help='model configuration', choices=tuple(MODEL_CONFIGS))
+    pretrained: str = flag('auto', help="kobert (KoBERT's body, found or downloaded), auto (kobert's body "
+                                        "when it can be had, else from scratch), none, or a params path")
+    epochs: int = flag(20, help='epochs (the learning-rate schedule spans them all)', low=1, high=10000)
+    stop_epoch: int = flag(0, help='stop after this epoch, keeping the schedule of --epochs (0: run them all)',
+                           low=0)
+    lr: float = flag(5e-5, help='peak learning rate', above=0.0, high=1.0)
+    epsilon: float = flag(1e-9, help="bertadam's epsilon", above=0.0, high=1.0)
+    weight_decay: float = flag(0.01, help='weight decay (not on LayerNorm nor biases)', low=0.0, high=1.0)
+    warmup_ratio: float = flag(0.1, help='share of the steps with a linear warmup', low=0.0, below=1.0)
+    accumulate: int = flag(4, help='batches per optimizer step (gradients accumulated)', low=1, high=1024)
+    max_grad_norm: float = flag(1.0, help='global gradient-norm clipping', above=0.0)
+    dropout: float = flag(0.1, help="dropout before the classifier head (the body keeps its configuration's 0.1)",
+                          low=0.0, below=1.0)
+    token_dropout: float = flag(0.0, help='share of training tokens replaced by [MASK] each batch '
+                                          '(a regulariser for training from scratch)', low=0.0, below=1.0)
+    embed_init: str = flag('random', help='lsa: start word embeddings from LSA of the training texts '
+                                          '(from scratch only)', choices=('random', 'lsa'))
+    patience: int = flag(5, help='epochs without improvement before stopping (0: never stop early)', low=0)
+    early_stop: str = flag('accuracy', help='what improves', choices=('accuracy', 'macro_f1'))
+    num_buckets: int = flag(10, help='length buckets of the batch sampler (1: one shuffled pool)', low=1)
+    log_interval: int = flag(50, help='batches between log lines', low=1)
+
+    def check_recipe(self):
+        if self.stop_epoch > self.epochs:
+            raise UserError('--stop_epoch (%d) must not be over --epochs (%d)' % (self.stop_epoch, self.epochs))
+        if self.pretrained == 'kobert' and self.model != 'kobert':
+            raise UserError("--pretrained kobert is KoBERT's body, which fits only --model kobert: with --model "
+                            "%s, pass --pretrained none (or --model kobert)" % self.model)
+        if self.embed_init == 'lsa' and self.pretrained not in ('none', 'auto'):
+            raise UserError('--embed_init lsa is for training from scratch: pass --pretrained none')
+
+
+@dataclass
+class RunArgs(Options):
+    """Run directory"""
+    output_dir: str = flag('runs/run', help='run directory: params of each epoch, model.params (best), '
+                                            'metrics.json, predictions.csv')
+
+
+# ---------------------------------------------------------------- what each job reads
+
+@dataclass
+class DataConfig(InputArgs, SplitArgs):
+    """Labelled data and its split: training, the baseline, the cluster report, the record."""
+
+
+@dataclass
+class TrainConfig(InputArgs, ShapeArgs, FilesArgs, SplitArgs, ClusterArgs, RecipeArgs, RunArgs):
+    """A training run (train_config.json)."""
+
+    def check_train(self):
+        self.mode = 2 if self.mode is None else self.mode
+        self.max_len = 128 if self.max_len is None else self.max_len
+        limit = MODEL_CONFIGS[self.model].max_length
+        if self.max_len > limit:
+            raise UserError('--max_len %d is over the %d positions of --model %s' % (self.max_len, limit, self.model))
+        if not self.data_path:
+            raise UserError('no training data: give --data_path')
+
+
+@dataclass
+class OutputArgs(Options):
+    """Output"""
+    save_path: str = flag(help='output file; without it, results are printed')
+
+
+@dataclass
+class StreamArgs(Options):
+    """Large inputs"""
+    chunk_rows: int = flag(16384, help='rows read, classified and written at a time, rounded up to a multiple '
+                                       'of 1024: memory stays flat however long the CSV is', low=1)
+
+
+@dataclass
+class PredictConfig(WeightArgs, InputArgs, ShapeArgs, FilesArgs, InferenceArgs, OutputArgs, StreamArgs):
+    """A prediction job (main.py)."""
