@@ -1,6 +1,7 @@
 """Find KoBERT's files (explicit path, $KOBERT_HOME, ~/kobert), check them, download the missing.
 
 KoBERT names each file after the first 10 hex digits of its md5; a found file must match.
+Downloads come from KoBERT's hub, or from $KOBERT_HUB_URL where that is set (a mirror, a local copy).
 """
 import hashlib
 import http.client
@@ -21,6 +22,12 @@ PARAMS = 'mxnet_kobert_45b6957552.params'        # pretrained bert_12_768_12 bod
 
 CHECKSUMS = {SP_MODEL: '78b3253a26', VOCAB_JSON: 'f38b8a4d6d', SPIECE: 'ae5711deb3', PARAMS: '45b6957552'}
 DOWNLOADABLE = (SPIECE, PARAMS)  # the hub holds these two; the v0.1 pair only lives on disk
+
+
+def hub_url():
+    """Where missing files are downloaded from: $KOBERT_HUB_URL, else KoBERT's hub."""
+    url = os.environ.get('KOBERT_HUB_URL') or HUB_URL
+    return url if url.endswith('/') else url + '/'
 
 
 def search_dirs(kobert_dir=None):
@@ -60,8 +67,9 @@ def find(name, kobert_dir=None):
     return None
 
 
-def fetch(name, kobert_dir=None, explicit=None, url_base=HUB_URL, timeout=30):
-    """An explicit path as given, else a found file, else a download into the first search dir."""
+def fetch(name, kobert_dir=None, explicit=None, url_base=None, timeout=30):
+    """An explicit path as given, else a found file, else a download (from url_base, default
+    hub_url()) into the first search dir."""
     if explicit:
         if not os.path.isfile(explicit):
             raise UserError('no such file: %s' % explicit)
@@ -72,7 +80,7 @@ def fetch(name, kobert_dir=None, explicit=None, url_base=HUB_URL, timeout=30):
     if name not in DOWNLOADABLE:
         raise UserError('%s not found in %s' % (name, ', '.join(search_dirs(kobert_dir))))
     dest = os.path.join(download_dir(kobert_dir), name)
-    download(url_base + name, dest, CHECKSUMS[name], timeout=timeout)
+    download((url_base or hub_url()) + name, dest, CHECKSUMS[name], timeout=timeout)
     return dest
 
 

@@ -9,7 +9,7 @@ from kobert_gluon import clusters as clusters_lib
 from kobert_gluon import model as model_lib
 from kobert_gluon.batching import Batcher
 from kobert_gluon.fused import fuse_attention
-from kobert_gluon.tokenizer import KoBERTTokenizer, tokens_md5
+from kobert_gluon.tokenizer import KoBERTTokenizer, same_vocab
 from kobert_news.config import CLUSTER_MODES, UserError, default_cache_dir
 from preprocess import NewsProcessor, with_cluster
 
@@ -163,7 +163,6 @@ def check_vocab(meta, tokenizer, weight_path):
     if len(tokenizer.vocab) != size:
         raise UserError('%s needs a vocabulary of %d tokens; %s has %d'
                         % (weight_path, size, '+'.join(tokenizer.names), len(tokenizer.vocab)))
-    want = (meta.get('vocab') or {}).get('tokens_md5')
-    if want and want != tokens_md5(tokenizer.vocab):
+    if not same_vocab(meta.get('vocab'), tokenizer.vocab):
         raise UserError('%s was trained with vocabulary %s; the one found (%s) maps tokens to other ids'
                         % (weight_path, '+'.join(meta['vocab']['files']), '+'.join(tokenizer.names)))

@@ -6,6 +6,7 @@ punctuation off words, so '합니다.' becomes '합니다', '▁', '.' (plain se
 '합니다', '.'); a trained weight expects the ids it was trained on, so this stays as it was.
 """
 import hashlib
+import json
 import os
 
 import gluonnlp as nlp
@@ -18,9 +19,47 @@ from kobert_gluon import files
 # work): first this many characters per token wanted, cut at a space, grown until it is enough.
 CHARS_PER_TOKEN = 4
 
-def tokens_md5(vocab):
-    """Fingerprint of the id -> token mapping: equal fingerprints, interchangeable vocabularies."""
-    return hashlib.md5('\n'.join(vocab.idx_to_token).encode('utf-8')).hexdigest()
+# The special roles BERT's input uses, spelled as KoBERT's v0.1 json spells them. A weight needs
+# each ordinary piece and each role at the id it was trained with; how a vocabulary spells its
+# roles (a sentencepiece file may say '<unk>' where the json says '[UNK]') feeds it nothing.
+ROLES = (('unknown', '[UNK]'), ('padding', '[PAD]'), ('cls', '[CLS]'), ('sep', '[SEP]'), ('mask', '[MASK]'))
+
+
+def _role_ids(vocab):
+    """role -> id of the token playing it (None where there is none)."""
+    return {role: vocab.token_to_idx.get(getattr(vocab, role + '_token')) for role, _ in ROLES}
+
+
+def tokens_md5(vocab, spell_roles=False):
+    """md5 of the id -> token list, all that weights recorded before mapping_md5. With
+    spell_roles, the tokens playing a role are first written as the v0.1 json spells them."""
+    tokens = list(vocab.idx_to_token)
+    if spell_roles:
+        ids = _role_ids(vocab)
+        for role, spelling in reversed(ROLES):  # a token playing two roles takes the first's spelling
+            if ids[role] is not None:
+                tokens[ids[role]] = spelling
+    return hashlib.md5('\n'.join(tokens).encode('utf-8')).hexdigest()
+
+
+def mapping_md5(vocab):
+    """md5 of what a weight depends on: the ordinary tokens in id order (roles' ids left blank)
+    and the role -> id map. Equal fingerprints feed a weight equal ids."""
+    ids = _role_ids(vocab)
+    taken = set(ids.values())
+    tokens = [None if i in taken else t for i, t in enumerate(vocab.idx_to_token)]
+    return hashlib.md5(json.dumps([tokens, ids], sort_keys=True).encode('utf-8')).hexdigest()
+
+
+def same_vocab(recorded, vocab):
+    """Whether vocab gives the ids of the vocabulary a weight recorded (its meta's 'vocab').
+    Weights from before mapping_md5 recorded only tokens_md5, of KoBERT's v0.1 json (which is
+    not on a user's machine): compared with vocab's roles spelled as the json spells them."""
+    recorded = recorded or {}
+    if 'mapping_md5' in recorded:
+        return recorded['mapping_md5'] == mapping_md5(vocab)
+    want = recorded.get('tokens_md5')
+    return not want or want in (tokens_md5(vocab), tokens_md5(vocab, spell_roles=True))
 
 
 def _vocab_files(kobert_dir):
@@ -45,8 +84,9 @@ class KoBERTTokenizer:
         self._sp = nlp.data.BERTSPTokenizer(sp_path, vocab, lower=False)
 
     @classmethod
-    def load(cls, kobert_dir=None, url_base=files.HUB_URL):
-        """Use the v0.1 pair or the .spiece found first; download the .spiece if neither is there."""
+    def load(cls, kobert_dir=None, url_base=None):
+        """Use the v0.1 pair or the .spiece found first; download the .spiece (from url_base,
+        default files.hub_url()) if neither is there."""
         found = _vocab_files(kobert_dir)
         if found is None:
             try:
@@ -71,7 +111,8 @@ class KoBERTTokenizer:
 
     def info(self):
         """What a weight file records about the vocabulary it was trained with."""
-        return {'files': self.names, 'size': len(self.vocab), 'tokens_md5': tokens_md5(self.vocab)}
+        return {'files': self.names, 'size': len(self.vocab), 'tokens_md5': tokens_md5(self.vocab),
+                'mapping_md5': mapping_md5(self.vocab)}
 
     def tokenize(self, text):
         return self._sp(text)

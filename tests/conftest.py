@@ -1,34 +1,66 @@
-"""Shared fixtures: KoBERT's real vocabulary (skipped when absent) and a tiny real weight."""
+"""Shared fixtures: KoBERT's real vocabulary (fetched once, or skipped when absent) and a tiny real weight."""
 import os
 import subprocess
 import sys
 
 import pytest
 
+from kobert_news.config import UserError
+from kobert_gluon import files
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.path.join(os.path.dirname(ROOT), 'shared')
-PAIR = ('tokenizer_78b3253a26.model', 'kobertvocab_f38b8a4d6d.json')
+PAIR = (files.SP_MODEL, files.VOCAB_JSON)
+FETCH_TIMEOUT = 10  # seconds: a hub that does not answer sooner counts as unreachable, the tests skip
 
 
-def _kobert_home():
-    for d in (os.environ.get('KOBERT_HOME'), os.path.join(SHARED, 'kobert')):
-        if d and all(os.path.isfile(os.path.join(d, n)) for n in PAIR):
-            return os.path.abspath(d)
-    return None
+def _has(d, names):
+    return bool(d) and all(os.path.isfile(os.path.join(d, n)) for n in names)
 
 
-KOBERT_HOME = _kobert_home()
+def locate_kobert(dirs, url_base=None, timeout=FETCH_TIMEOUT):
+    """(folder, None) for the first of dirs holding either KoBERT set (the v0.1 pair or the
+    .spiece); else the .spiece downloaded as main.py does it (files.fetch: the hub or
+    $KOBERT_HUB_URL, into $KOBERT_HOME or ~/kobert) and its folder; offline, (None, why)."""
+    for d in dirs:
+        if _has(d, PAIR) or _has(d, [files.SPIECE]):
+            return os.path.abspath(d), None
+    try:
+        return os.path.dirname(files.fetch(files.SPIECE, url_base=url_base, timeout=timeout)), None
+    except UserError as e:
+        return None, str(e)
+
+
+SEARCHED = [os.environ.get('KOBERT_HOME'), os.path.join(SHARED, 'kobert'),
+            os.path.join(os.path.expanduser('~'), 'kobert')]
+# Resolved once, when the suite is collected: the skip marks below need it, and it is the one try.
+KOBERT_HOME, FETCH_ERROR = locate_kobert(SEARCHED)
+KOBERT_PAIR = next((os.path.abspath(d) for d in SEARCHED if _has(d, PAIR)), None)
 YNAT = os.path.join(SHARED, 'data', 'ynat', 'ynat_headlines.csv')
-needs_kobert = pytest.mark.skipif(KOBERT_HOME is None, reason=(
-    "KoBERT's vocabulary (%s) is in neither $KOBERT_HOME nor ../shared/kobert" % ' + '.join(PAIR)))
+
+NO_KOBERT = ('no KoBERT vocabulary (the v0.1 pair or the .spiece) in $KOBERT_HOME, ../shared/kobert or ~/kobert, '
+             'and %s' % FETCH_ERROR)
+NO_PAIR = ("needs KoBERT's v0.1 pair (%s), which no hub serves, in $KOBERT_HOME or ../shared/kobert%s"
+           % (' + '.join(PAIR), '; only the .spiece is found' if KOBERT_HOME else ''))
+needs_kobert = pytest.mark.skipif(KOBERT_HOME is None, reason=NO_KOBERT)
+needs_kobert_pair = pytest.mark.skipif(KOBERT_PAIR is None, reason=NO_PAIR)
 needs_ynat = pytest.mark.skipif(not os.path.isfile(YNAT), reason='../shared/data/ynat is absent')
 
 
 @pytest.fixture(scope='session')
 def kobert_home():
+    """A folder with either KoBERT set."""
     if KOBERT_HOME is None:
-        pytest.skip("KoBERT's vocabulary is absent")
+        pytest.skip(NO_KOBERT)
     return KOBERT_HOME
+
+
+@pytest.fixture(scope='session')
+def kobert_pair():
+    """A folder with KoBERT's v0.1 pair, for tests about those very files."""
+    if KOBERT_PAIR is None:
+        pytest.skip(NO_PAIR)
+    return KOBERT_PAIR
 
 
 @pytest.fixture(scope='session')

@@ -7,15 +7,18 @@ import threading
 
 import pytest
 
-from config import UserError
+from kobert_news.config import UserError
 from kobert_gluon import files
+from tests.conftest import PAIR, locate_kobert
 
 PAYLOAD = os.urandom(300000)
 PREFIX = hashlib.md5(PAYLOAD).hexdigest()[:10]
+REQUESTED = []
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
+        REQUESTED.append(self.path)
         kind = self.path.split('/')[1]
         if kind == 'missing':
             self.send_error(404)
@@ -119,6 +122,64 @@ def test_explicit_path_under_another_name_is_taken_as_is(tmp_path):
         files.fetch(files.PARAMS, explicit=str(tmp_path / 'nope.params'))
 
 
-def test_real_vocabulary_checksums(kobert_home):
+def test_real_vocabulary_checksums(kobert_pair):
     for name in (files.SP_MODEL, files.VOCAB_JSON):
-        assert files.find(name, kobert_home) == os.path.join(kobert_home, name)
+        assert files.find(name, kobert_pair) == os.path.join(kobert_pair, name)
+
+
+def test_hub_url_from_the_environment(server, tmp_path, fake_params, monkeypatch):
+    monkeypatch.delenv('KOBERT_HUB_URL', raising=False)
+    assert files.hub_url() == files.HUB_URL
+    monkeypatch.setenv('KOBERT_HUB_URL', server + 'good')  # a missing final '/' is added
+    assert files.hub_url() == server + 'good/'
+    assert files.fetch(fake_params, str(tmp_path)) == str(tmp_path / fake_params)
+
+
+@pytest.fixture
+def fake_spiece(monkeypatch, tmp_path):
+    """Let the test's payload stand for KoBERT's .spiece; a new user's empty home, no KOBERT_HOME."""
+    monkeypatch.setitem(files.CHECKSUMS, files.SPIECE, PREFIX)
+    monkeypatch.delenv('KOBERT_HOME', raising=False)
+    monkeypatch.setenv('HOME', str(tmp_path / 'home'))
+    return files.SPIECE
+
+
+def test_suite_fetches_the_spiece_when_no_kobert_set_is_found(server, tmp_path, fake_spiece, monkeypatch):
+    """tests/conftest.py's one try: nothing in the folders searched, so the .spiece is
+    downloaded as main.py would, into ~/kobert (or $KOBERT_HOME), and that folder is used."""
+    empty = tmp_path / 'empty'
+    empty.mkdir()
+    del REQUESTED[:]
+    folder, why = locate_kobert([None, str(empty)], url_base=server + 'good/')
+    assert (folder, why) == (str(tmp_path / 'home' / 'kobert'), None)
+    assert os.listdir(folder) == [fake_spiece] and REQUESTED == ['/good/' + fake_spiece]
+    # Found the next time, without a request.
+    assert locate_kobert([str(empty), folder], url_base=server + 'good/') == (folder, None)
+    assert len(REQUESTED) == 1
+    # Into $KOBERT_HOME where it is set, from $KOBERT_HUB_URL where that is set.
+    monkeypatch.setenv('HOME', str(tmp_path / 'other-home'))
+    monkeypatch.setenv('KOBERT_HOME', str(tmp_path / 'kh'))
+    monkeypatch.setenv('KOBERT_HUB_URL', server + 'good/')
+    assert locate_kobert([str(empty)]) == (str(tmp_path / 'kh'), None)
+    assert len(REQUESTED) == 2
+
+
+def test_suite_takes_either_kobert_set_without_a_request(tmp_path, fake_spiece):
+    pair, spiece = tmp_path / 'pair', tmp_path / 'spiece'
+    for d, names in ((pair, PAIR), (spiece, [fake_spiece])):
+        d.mkdir()
+        for name in names:
+            (d / name).write_bytes(b'x')
+    closed = 'http://127.0.0.1:9/'
+    assert locate_kobert([str(tmp_path), str(spiece), str(pair)], url_base=closed) == (str(spiece), None)
+    assert locate_kobert([str(pair), str(spiece)], url_base=closed) == (str(pair), None)
+
+
+def test_suite_offline_says_why(tmp_path, fake_spiece):
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    folder, why = locate_kobert([str(tmp_path)], url_base='http://127.0.0.1:%d/' % port)
+    assert folder is None and fake_spiece in why and str(tmp_path / 'home' / 'kobert') in why
+    assert '\n' not in why
+    assert not os.path.exists(str(tmp_path / 'home' / 'kobert' / (fake_spiece + '.part')))

@@ -51,7 +51,7 @@ def test_weight_meta_sets_defaults(tiny_weight, kobert_home):
 def test_other_vocabulary_is_refused(tmp_path, tokenizer, kobert_home):
     path = make_weight(tmp_path / 'w.params', tokenizer)
     meta = json.load(open(model.meta_path(path), encoding='utf-8'))
-    meta['vocab']['tokens_md5'] = '0' * 32
+    meta['vocab']['tokens_md5'] = meta['vocab']['mapping_md5'] = '0' * 32
     meta['vocab']['files'] = ['kobert_news_wiki_ko_cased-1087f8699e.spiece']
     meta.pop('checksum')
     json.dump(meta, open(model.meta_path(path), 'w', encoding='utf-8'))

@@ -1,13 +1,12 @@
 """KoBERT's real vocabulary and tokenizer."""
 import os
-import shutil
 
 import gluonnlp as nlp
 import pytest
 
-from config import UserError
+from kobert_news.config import UserError
 from kobert_gluon import files
-from kobert_gluon.tokenizer import KoBERTTokenizer, tokens_md5
+from kobert_gluon.tokenizer import KoBERTTokenizer, mapping_md5, tokens_md5
 from tests.conftest import needs_kobert
 
 SENTENCE = '한국어 모델을 공유합니다.'
@@ -50,23 +49,15 @@ def test_max_len_and_long_article(tokenizer):
     assert len(tokenizer.encode(article, 16)) == 16
 
 
-@needs_kobert
-def test_info_fingerprints_the_mapping(tokenizer):
-    info = tokenizer.info()
+def test_info_fingerprints_the_mapping(kobert_pair):
+    info = KoBERTTokenizer.load(kobert_pair).info()
     assert info['files'] == [files.SP_MODEL, files.VOCAB_JSON] and info['size'] == 8002
-    other = nlp.vocab.BERTVocab.from_sentencepiece(tokenizer.sp_path, padding_token='[PAD]')
-    assert tokens_md5(other) != info['tokens_md5']
-
-
-@needs_kobert
-def test_spiece_file_is_used_when_the_pair_is_absent(tmp_path, monkeypatch, kobert_home):
-    # A sentencepiece model under the .spiece name (its checksum adjusted) loads as KoBERT's later format.
-    shutil.copy(os.path.join(kobert_home, files.SP_MODEL), str(tmp_path / files.SPIECE))
-    monkeypatch.setitem(files.CHECKSUMS, files.SPIECE, files.md5sum(str(tmp_path / files.SPIECE))[:10])
-    monkeypatch.delenv('KOBERT_HOME', raising=False)
-    tok = KoBERTTokenizer.load(str(tmp_path))
-    assert tok.names == [files.SPIECE]
-    assert tok.vocab.padding_token == '[PAD]' and tok.pad_id == tok.vocab['[PAD]']
+    assert info['tokens_md5'] == '078cc0e4d125be15fa85d3f307788834'  # what the default weight records
+    # Weights record it: a change in how it is computed would refuse them all.
+    assert info['mapping_md5'] == '37ae483cf0e1b6d6ffb168d1121e8ff7'
+    other = nlp.vocab.BERTVocab.from_sentencepiece(os.path.join(kobert_pair, files.SP_MODEL), padding_token='[PAD]')
+    assert mapping_md5(other) != info['mapping_md5']
+    assert tokens_md5(other, spell_roles=True) != info['tokens_md5']
 
 
 def test_missing_vocabulary_is_one_clear_line(tmp_path, monkeypatch):

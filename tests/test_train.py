@@ -90,14 +90,11 @@ def test_killed_run_resumes_to_the_same_metrics(tmp_path, kobert_home):
     deadline = time.time() + 300
     while time.time() < deadline and proc.poll() is None:
         if state.exists() and json.loads(state.read_text())['epoch'] >= 2:
-            # A second train.py on the same folder is refused while the first holds it.
-            second = run_train(*args, '--output_dir', out, '--overwrite')
             proc.send_signal(signal.SIGKILL)
             break
         time.sleep(0.02)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL, 'the run ended before it could be killed'
-    assert second.returncode == 2 and 'another train.py is running in' in second.stderr, second.stderr
     killed_at = json.loads(state.read_text())
     assert killed_at['epoch'] in (2, 3) and not killed_at.get('finished')
     assert not (out / 'model.params').exists()
@@ -115,6 +112,26 @@ def test_killed_run_resumes_to_the_same_metrics(tmp_path, kobert_home):
     r = run_train(*args, '--output_dir', out)
     assert r.returncode == 0, r.stderr
     assert json.load(open(str(out / 'best.json')))['best_epoch'] >= 1 and metrics(out) == metrics(tmp_path / 'whole')
+
+
+def test_a_second_run_on_a_busy_folder_is_refused(tmp_path, kobert_home):
+    data = tmp_path / 'data.csv'
+    pd.concat([pd.read_csv(SAMPLE)] * 20).to_csv(data, index=False)
+    out = tmp_path / 'run'
+    args = ('--data_path', data, '--epochs', 200, '--patience', 0, '--output_dir', out) + tuple(TINY)
+    first = run_train(*args, background=True)
+    try:
+        deadline = time.time() + 300
+        while not (out / 'checkpoints' / 'state.json').exists() and time.time() < deadline:
+            assert first.poll() is None, first.communicate()[1]
+            time.sleep(0.05)
+        second = run_train(*args, '--overwrite')
+        assert first.poll() is None, 'the first run ended before the second could meet it'
+    finally:
+        first.kill()
+        first.wait()
+    assert second.returncode == 2 and 'another train.py is running in' in second.stderr, second.stderr
+    assert (out / 'checkpoints' / 'state.json').exists()  # the second removed nothing
 
 
 def test_resume_refuses_changed_data(tmp_path, kobert_home, call):
