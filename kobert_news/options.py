@@ -191,10 +191,11 @@ class RecipeArgs(Options):
 
 
 @dataclass
-class RunArgs(Options):
-    """Run directory"""
-    output_dir: str = flag('runs/run', help='run directory: params of each epoch, model.params (best), '
-                                            'metrics.json, predictions.csv')
+class OutputDirArgs(Options):
+    """Output folder"""
+    output_dir: str = flag(help='output folder (default: runs/run for train.py, a run folder of params of each '
+                                'epoch, model.params, metrics.json, predictions.csv; runs/record for record.py; '
+                                'runs/clusters for cluster_report.py; <run_dir>/eval for evaluate.py)')
 
 
 # ---------------------------------------------------------------- what each job reads
@@ -205,12 +206,13 @@ class DataConfig(InputArgs, SplitArgs):
 
 
 @dataclass
-class TrainConfig(InputArgs, ShapeArgs, FilesArgs, SplitArgs, ClusterArgs, RecipeArgs, RunArgs):
+class TrainConfig(InputArgs, ShapeArgs, FilesArgs, SplitArgs, ClusterArgs, RecipeArgs, OutputDirArgs):
     """A training run (train_config.json)."""
 
     def check_train(self):
         self.mode = 2 if self.mode is None else self.mode
         self.max_len = 128 if self.max_len is None else self.max_len
+        self.output_dir = self.output_dir or 'runs/run'
         limit = MODEL_CONFIGS[self.model].max_length
         if self.max_len > limit:
             raise UserError('--max_len %d is over the %d positions of --model %s' % (self.max_len, limit, self.model))

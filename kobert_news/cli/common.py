@@ -31,7 +31,7 @@ class Parser(argparse.ArgumentParser):
 
 def _groups(cls):
     """(defining class, its fields) for every option group a config class is made of."""
-    for base in reversed(cls.__mro__):
+    for base in cls.__mro__:
         own = base.__dict__.get('__annotations__', {})
         if own and is_dataclass(base):
             yield base, [f for f in fields(cls) if f.name in own]
