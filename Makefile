@@ -8,12 +8,14 @@ STAMP := $(VENV)/.installed
 PY37  := $(shell python3.7 -c 'import sys' >/dev/null 2>&1 && echo python3.7 || \
            ls -d $$(pyenv root 2>/dev/null || echo $$HOME/.pyenv)/versions/3.7.*/bin/python3.7 2>/dev/null | sort -V | tail -n 1)
 
-.PHONY: demo test env bench clean default-weight
+.PHONY: demo test env bench clean default-weight record
 
 YNAT ?= ../shared/data/ynat/ynat_headlines.csv
-# The shipped default weight: small configuration, from scratch, on KLUE-YNAT headlines (weights/README.md).
+# The shipped default weight: small configuration, from scratch, on all KLUE-YNAT headlines, for the
+# number of epochs chosen by 5-fold cross-validation (weights/README.md).
 DEFAULT_WEIGHT_FLAGS := --model small --mode 2 --max_len 64 --lr 1e-4 --dropout 0.3 --accumulate 1 \
-                        --embed_init lsa --token_dropout 0.4 --epochs 20 --patience 5 --seed 42
+                        --embed_init lsa --token_dropout 0.4 --epochs 20 --patience 5 --seed 42 --folds 5
+DEFAULT_WEIGHT := weights/kobert-news-small-ynat
 
 env: $(STAMP)
 
@@ -40,10 +42,16 @@ bench: $(STAMP)
 	$(PY) bench/bench_inference.py --config small --seq_len 128
 
 default-weight: $(STAMP)
+	@[ -f "$(YNAT)" ] || { echo "error: no KLUE-YNAT headlines at $(YNAT): run make default-weight YNAT=path/to/ynat_headlines.csv"; exit 2; }
 	$(PY) train.py --data_path $(YNAT) --output_dir runs/default $(DEFAULT_WEIGHT_FLAGS)
-	$(PY) baseline.py --data_path $(YNAT) --mode 2 --seed 42 --save_path runs/default/baseline.json
-	cp runs/default/model.params weights/ko-news-clf-gluon-weight.pth
-	cp runs/default/model.json weights/ko-news-clf-gluon-weight.json
+	$(PY) baseline.py --data_path $(YNAT) --mode 2 --seed 42 --folds 5 --save_path runs/default/baseline.json
+	cp runs/default/final/model.params $(DEFAULT_WEIGHT).pth
+	cp runs/default/final/model.json $(DEFAULT_WEIGHT).json
+
+# The committed record (experiments/), regenerated on purpose from the runs named in RUNS.
+RUNS ?= runs/default
+record: $(STAMP)
+	$(PY) record.py --runs $(RUNS) --output_dir experiments
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

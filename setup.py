@@ -13,7 +13,9 @@ def requirements(name):
         return [line.strip() for line in f if line.strip() and not line.startswith('#')]
 
 
-TEST_ONLY = ('pytest', 'cython')  # cython only builds gluonnlp's extension
+# Needed by the tests and the build only (pytest; protobuf for the tokenizer fixtures; build for the wheel
+# test; cython builds gluonnlp's extension when pip compiles it).
+TEST_ONLY = ('pytest', 'protobuf', 'build', 'pyproject_hooks', 'tomli', 'cython')
 runtime = [r for r in requirements('requirements.txt') if not r.startswith(TEST_ONLY)]
 
 with open(os.path.join(HERE, 'README.md'), encoding='utf-8') as f:
@@ -35,7 +37,7 @@ setup(
                   'kobert_news.configs': ['*.json'], 'kobert_news.data': ['sample.csv'],
                   'kobert_news': ['web/*']},
     install_requires=runtime,
-    extras_require={'test': [r for r in requirements('requirements.txt') if r.startswith('pytest')]},
+    extras_require={'test': [r for r in requirements('requirements.txt') if r.startswith(TEST_ONLY)]},
     entry_points={'console_scripts': [
         'kobert-news-predict=kobert_news.cli.predict:entry', 'kobert-news-train=kobert_news.cli.train:entry',
         'kobert-news-evaluate=kobert_news.cli.evaluate:entry', 'kobert-news-baseline=kobert_news.cli.baseline:cli',
