@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PY37  := $(shell python3.7 -c 'import sys' >/dev/null 2>&1 && echo python3.7 || \
            ls -d $$(pyenv root 2>/dev/null || echo $$HOME/.pyenv)/versions/3.7.*/bin/python3.7 2>/dev/null | sort -V | tail -n 1)
 
-.PHONY: demo test env bench clean default-weight record
+.PHONY: demo test env bench clean default-weight record wheel
 
 YNAT ?= ../shared/data/ynat/ynat_headlines.csv
 # The shipped default weight: small configuration, from scratch, on all KLUE-YNAT headlines, for the
@@ -38,6 +38,9 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q tests
 
+wheel: $(STAMP)
+	$(PY) -m build --no-isolation --outdir dist .
+
 bench: $(STAMP)
 	$(PY) bench/bench_inference.py --config small --seq_len 128
 
@@ -54,4 +57,4 @@ record: $(STAMP)
 	$(PY) record.py --runs $(RUNS) --output_dir experiments
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache
+	rm -rf $(VENV) *.egg-info .pytest_cache build dist
