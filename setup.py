@@ -40,8 +40,8 @@ setup(
     extras_require={'test': [r for r in requirements('requirements.txt') if r.startswith(TEST_ONLY)]},
     entry_points={'console_scripts': [
         'kobert-news-predict=kobert_news.cli.predict:entry', 'kobert-news-train=kobert_news.cli.train:entry',
-        'kobert-news-evaluate=kobert_news.cli.evaluate:entry', 'kobert-news-baseline=kobert_news.cli.baseline:cli',
-        'kobert-news-record=kobert_news.cli.record:cli', 'kobert-news-clusters=kobert_news.cli.cluster_report:cli',
-        'kobert-news-cache=kobert_news.cli.cache:cli',
+        'kobert-news-evaluate=kobert_news.cli.evaluate:entry', 'kobert-news-baseline=kobert_news.cli.baseline:entry',
+        'kobert-news-record=kobert_news.cli.record:entry', 'kobert-news-clusters=kobert_news.cli.cluster_report:entry',
+        'kobert-news-cache=kobert_news.cli.cache:entry',
     ]},
 )

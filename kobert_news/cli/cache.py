@@ -11,7 +11,7 @@ import shutil
 import sys
 from dataclasses import dataclass
 
-from kobert_news.cli.common import parse, run
+from kobert_news.cli.common import commands, parse
 from kobert_news.config import UserError, cache_root
 from kobert_news.options import Options, flag
 
@@ -48,9 +48,8 @@ def main(argv=None):
     print('removed %d entries (%.1f MB) from %s' % (len(found), sum(s for _, _, s in found) / 1e6, root))
 
 
-def cli(argv=None):
-    return run(main, argv)
+cli, entry = commands(main)
 
 
 if __name__ == '__main__':
-    sys.exit(cli())
+    sys.exit(entry())

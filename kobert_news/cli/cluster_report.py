@@ -9,7 +9,7 @@ layout), cluster{k}.png, and clusters.md with NMI and purity per k.
 import sys
 from dataclasses import dataclass
 
-from kobert_news.cli.common import guard_folder, parse, run
+from kobert_news.cli.common import commands, guard_folder, parse
 from kobert_news.config import UserError
 from kobert_news.options import DataConfig, EncoderArgs, FilesArgs, Options, OutputDirArgs, flag
 
@@ -39,9 +39,8 @@ def main(argv=None):
         print('k=%(k)d NMI %(nmi).4f purity %(purity).4f' % r)
 
 
-def cli(argv=None):
-    return run(main, argv)
+cli, entry = commands(main)
 
 
 if __name__ == '__main__':
-    sys.exit(cli())
+    sys.exit(entry())

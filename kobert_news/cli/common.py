@@ -216,3 +216,9 @@ def script(main, huge_pages=False, interrupted='interrupted'):
         from kobert_gluon import rerun_with_huge_pages
         rerun_with_huge_pages()
     return run(main, None, interrupted)
+
+
+def commands(main, huge_pages=False, interrupted='interrupted'):
+    """(cli, entry) of a front end: cli(argv) runs it in this process (the tests' way), entry() is
+    its console script (huge_pages: restarted on huge pages first, for inference commands)."""
+    return (lambda argv=None: run(main, argv, interrupted)), (lambda: script(main, huge_pages, interrupted))

@@ -12,7 +12,7 @@ import os
 import sys
 from dataclasses import dataclass
 
-from kobert_news.cli.common import guard_outputs, parse, run, script
+from kobert_news.cli.common import commands, guard_outputs, parse
 from kobert_news.config import UserError
 from kobert_news.options import (FilesArgs, InferenceArgs, InputArgs, Options, OutputDirArgs, ShapeArgs, WeightArgs,
                                  flag)
@@ -89,12 +89,7 @@ def main(argv=None):
     print('wrote the evaluation to %s' % output_dir, file=sys.stderr)
 
 
-def cli(argv=None):
-    return run(main, argv)
-
-
-def entry():
-    return script(main, huge_pages=True)
+cli, entry = commands(main, huge_pages=True)
 
 
 if __name__ == '__main__':

@@ -12,7 +12,7 @@ and a t-SNE of its sentence embeddings (these two need its data).
 import sys
 from dataclasses import dataclass
 
-from kobert_news.cli.common import guard_folder, parse, run
+from kobert_news.cli.common import commands, guard_folder, parse
 from kobert_news.options import FilesArgs, Options, OutputDirArgs, flag
 
 
@@ -37,9 +37,8 @@ def main(argv=None):
         print(path)
 
 
-def cli(argv=None):
-    return run(main, argv)
+cli, entry = commands(main)
 
 
 if __name__ == '__main__':
-    sys.exit(cli())
+    sys.exit(entry())

@@ -11,7 +11,7 @@ import json
 import sys
 from dataclasses import dataclass
 
-from kobert_news.cli.common import guard_folder, parse, run
+from kobert_news.cli.common import commands, guard_folder, parse
 from kobert_news.options import Options, TrainConfig, flag
 
 
@@ -34,13 +34,7 @@ def main(argv=None):
     print(json.dumps(summary))
 
 
-def cli(argv=None):
-    return run(main, argv, interrupted='interrupted: run the same command again to resume from the last '
-                                       'finished epoch')
-
-
-def entry():
-    return cli()
+cli, entry = commands(main, interrupted='interrupted: run the same command again to resume from the last finished epoch')
 
 
 if __name__ == '__main__':
