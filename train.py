@@ -28,7 +28,8 @@ HELP = {
     'cache_dir': 'sentence-embedding cache',
     'model': 'model configuration: %s' % ', '.join(MODEL_CONFIGS),
     'pretrained': "kobert (KoBERT's body, found or downloaded), auto (kobert's body when it can be "
-                  "had, else from scratch), none, or a params path",
+                  "had, else from scratch), none, a params path, hf:DIR (a transformers BERT checkpoint) "
+                  "or gluonnlp (GluonNLP's model zoo, from $MXNET_GLUON_REPO)",
     'patience': 'epochs without improvement before stopping (0: never stop early)',
     'early_stop': 'accuracy or macro_f1',
     'num_buckets': 'length buckets of the batch sampler (1: one shuffled pool)',

@@ -293,11 +293,12 @@ def _md5(path, chunk=1 << 20):
 # ---------------------------------------------------------------- the second environment
 
 def hf_python():
-    """The Python of .venv-hf (torch, transformers, onnx, onnxruntime)."""
-    python = os.path.join(PROJECT_ROOT, '.venv-hf', 'bin', 'python')
+    """The Python of the second environment (torch, transformers, onnx, onnxruntime): .venv-hf in
+    the project, or the folder $KOBERT_HF_VENV names."""
+    venv = os.environ.get('KOBERT_HF_VENV') or os.path.join(PROJECT_ROOT, '.venv-hf')
+    python = os.path.join(venv, 'bin', 'python')
     if not os.path.isfile(python):
-        raise UserError('this needs the Hugging Face environment %s: run make hf-env'
-                        % os.path.dirname(os.path.dirname(python)))
+        raise UserError('this needs the Hugging Face environment %s, which is missing: run make hf-env' % venv)
     return python
 
 

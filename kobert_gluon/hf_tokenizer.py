@@ -28,6 +28,7 @@ pieces in another order ('CCC' as C+CC or CC+C, 'Ⅲ' as I+II or II+I), their sc
 sentencepiece sums scores in float32 and the rounding picks one, ``tokenizers`` sums in float64
 where they stay equal and the first found wins. One of the 6,108 YNAT headlines has such a tie.
 """
+import functools
 import json
 import os
 import unicodedata
@@ -90,6 +91,14 @@ def char_class(predicate):
     return '[%s]' % ''.join('\\x{%X}' % a if a == b else '\\x{%X}-\\x{%X}' % (a, b) for a, b in ranges)
 
 
+@functools.lru_cache(maxsize=None)
+def _classes():
+    """The character classes, computed once (a pass over every code point each)."""
+    return {name: char_class(predicate) for name, predicate in (
+        ('control', _is_control), ('whitespace', _is_whitespace), ('cjk', _is_cjk), ('mark', _is_nonspacing_mark),
+        ('punctuation', _is_punctuation), ('expands', _expands))}
+
+
 def _pad(char_class_, with_):
     """Insert with_ before and after every character of the class (zero-width matches)."""
     return [normalizers.Replace(Regex('(?=%s)' % char_class_), with_),
@@ -114,19 +123,19 @@ def build(sp_path, vocab, max_len):
     """A tokenizers.Tokenizer whose ids are KoBERTTokenizer.encode(text, max_len)'s (vocab: a gluonnlp
     BERTVocab)."""
     scores, charsmap = sentencepiece_model(sp_path)
+    classes = _classes()
     # Tokens that are no sentencepiece piece ([CLS], ...) can never be matched: the punctuation
     # split takes their brackets apart first.
     tokenizer = Tokenizer(models.Unigram([(t, scores.get(t, 0.0)) for t in vocab.idx_to_token],
                                          unk_id=vocab[vocab.unknown_token], byte_fallback=False))
-    punctuation = char_class(_is_punctuation)
     tokenizer.normalizer = normalizers.Sequence(
-        [normalizers.Replace(Regex(char_class(_is_control)), ''),
-         normalizers.Replace(Regex(char_class(_is_whitespace)), ' '),
+        [normalizers.Replace(Regex(classes['control']), ''),
+         normalizers.Replace(Regex(classes['whitespace']), ' '),
          normalizers.Prepend(' ')]  # no zero-width insert at offset 0: tokenizers 0.20 panics on it
-        + _pad(char_class(_is_cjk), ' ')
-        + [normalizers.NFD(), normalizers.Replace(Regex(char_class(_is_nonspacing_mark)), '')]
-        + _pad(punctuation, ' ')
-        + _pad(char_class(_expands), FENCE)
+        + _pad(classes['cjk'], ' ')
+        + [normalizers.NFD(), normalizers.Replace(Regex(classes['mark']), '')]
+        + _pad(classes['punctuation'], ' ')
+        + _pad(classes['expands'], FENCE)
         + [normalizers.Precompiled(charsmap), normalizers.NFC(), normalizers.Replace(FENCE, '')])
     tokenizer.pre_tokenizer = pre_tokenizers.Sequence([
         pre_tokenizers.WhitespaceSplit(),

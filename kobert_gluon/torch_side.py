@@ -3,7 +3,7 @@ onnxruntime), never imported by the project (no mxnet there, no Python 3.7 here)
 
     python kobert_gluon/torch_side.py onnx HF_DIR OUT.onnx [--int8 OUT_INT8.onnx]
     python kobert_gluon/torch_side.py bin2safetensors pytorch_model.bin model.safetensors
-    python kobert_gluon/torch_side.py predict DIR TEXTS.json OUT.npy [--onnx FILE] [--clusters IDS.json]
+    python kobert_gluon/torch_side.py predict DIR TEXTS.json OUT.npz [--onnx FILE]... [--clusters IDS.json]
     python kobert_gluon/torch_side.py tokenize DIR TEXTS.json
 
 An exported folder is read exactly as a user would: AutoTokenizer, AutoModelForSequenceClassification,
@@ -98,7 +98,7 @@ def batches(tokenizer, texts, size=32):
 
 
 def predict(model_dir, texts, onnx_file=None, clusters=None):
-    """Softmax probabilities of texts, from the folder's tokenizer and its model (torch) or ONNX file."""
+    """Softmax probabilities of texts, from the folder's tokenizer and its model (torch) or an ONNX file."""
     import numpy as np
     from transformers import AutoTokenizer
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
@@ -128,6 +128,17 @@ def predict(model_dir, texts, onnx_file=None, clusters=None):
     return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
+def predict_all(model_dir, texts, onnx_files, clusters, out):
+    """out.npz: 'torch' (when the folder has the transformers weights) and each ONNX file's name."""
+    import numpy as np
+    results = {}
+    if os.path.isfile(os.path.join(model_dir, 'model.safetensors')):
+        results['torch'] = predict(model_dir, texts, None, clusters)
+    for path in onnx_files:
+        results[os.path.basename(path)] = predict(model_dir, texts, path, clusters)
+    np.savez(out, **results)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest='command', required=True)
@@ -142,7 +153,7 @@ def main(argv=None):
     r.add_argument('model_dir')
     r.add_argument('texts')
     r.add_argument('out')
-    r.add_argument('--onnx', default=None)
+    r.add_argument('--onnx', action='append', default=[], help='an ONNX file to run too (repeatable)')
     r.add_argument('--clusters', default=None)
     t = sub.add_parser('tokenize')
     t.add_argument('model_dir')
@@ -154,9 +165,8 @@ def main(argv=None):
         elif a.command == 'bin2safetensors':
             bin_to_safetensors(a.src, a.dst)
         elif a.command == 'predict':
-            import numpy as np
             clusters = _read_json(a.clusters) if a.clusters else None
-            np.save(a.out, predict(a.model_dir, _read_json(a.texts), a.onnx, clusters))
+            predict_all(a.model_dir, _read_json(a.texts), a.onnx, clusters, a.out)
         else:
             from transformers import AutoTokenizer
             tokenizer = AutoTokenizer.from_pretrained(a.model_dir)
