@@ -8,6 +8,7 @@ code; tokenizer(texts, truncation=True) gives the project's token ids. --to onnx
 environment (make hf-env); --to hf runs here.
 """
 import argparse
+import functools
 import os
 import sys
 
@@ -29,6 +30,14 @@ def parse_args(argv=None):
     return a
 
 
+def to_onnx(folder, int8=False):
+    """model.onnx (and model_int8.onnx) from the transformers export in folder, by .venv-hf's torch."""
+    from kobert_gluon import hf
+    extra = ['--int8', os.path.join(folder, 'model_int8.onnx')] if int8 else []
+    hf.run_hf('onnx', folder, os.path.join(folder, 'model.onnx'), *extra)
+    os.remove(os.path.join(folder, 'model.safetensors'))  # the graph holds the weights
+
+
 def run(a):
     from kobert_gluon import hf
     if not os.path.isfile(a.gluon_weight_path):
@@ -36,11 +45,7 @@ def run(a):
     then = None
     if a.to == 'onnx':
         hf.hf_python()  # say it is missing before any work
-
-        def then(folder):
-            int8 = ['--int8', os.path.join(folder, 'model_int8.onnx')] if a.int8 else []
-            hf.run_hf('onnx', folder, os.path.join(folder, 'model.onnx'), *int8)
-            os.remove(os.path.join(folder, 'model.safetensors'))  # the graph holds the weights
+        then = functools.partial(to_onnx, int8=a.int8)
     hf.export(a.gluon_weight_path, a.output_dir, a.kobert_dir, a.max_len, a.overwrite, then)
 
 

@@ -42,10 +42,10 @@ def body_names(num_layers):
     names = list(NAMES)
     for i in range(num_layers):
         for gluon, hf in CELL:
-            for g_kind, h_kind in (('weight', 'weight'), ('bias', 'bias')) if 'norm' not in gluon \
-                    else (('gamma', 'weight'), ('beta', 'bias')):
-                names.append(('encoder.transformer_cells.%d.%s.%s' % (i, gluon, g_kind),
-                              'encoder.layer.%d.%s.%s' % (i, hf, h_kind)))
+            kinds = [('gamma', 'weight'), ('beta', 'bias')] if gluon.endswith('layer_norm') else \
+                [('weight', 'weight'), ('bias', 'bias')]
+            names += [('encoder.transformer_cells.%d.%s.%s' % (i, gluon, g), 'encoder.layer.%d.%s.%s' % (i, hf, h))
+                      for g, h in kinds]
     return names
 
 

@@ -71,32 +71,44 @@ def _is_nonspacing_mark(ch):
 
 def _expands(ch):
     """Characters whose compatibility decomposition has several characters (and that NFD left)."""
+    if not unicodedata.decomposition(ch):
+        return False
     nfkd = unicodedata.normalize('NFKD', ch)
     return len(nfkd) > 1 and nfkd != unicodedata.normalize('NFD', ch)
 
 
-def char_class(predicate):
-    """A regex character class of every code point (surrogates aside) the predicate accepts."""
-    ranges, start, prev = [], None, None
-    for cp in range(0x110000):
-        if 0xD800 <= cp <= 0xDFFF or not predicate(chr(cp)):
-            continue
-        if start is not None and cp == prev + 1:
-            prev = cp
-            continue
-        if start is not None:
-            ranges.append((start, prev))
-        start = prev = cp
-    ranges.append((start, prev))
+def char_class(ranges):
+    """A regex character class of (first, last) code point ranges."""
     return '[%s]' % ''.join('\\x{%X}' % a if a == b else '\\x{%X}-\\x{%X}' % (a, b) for a, b in ranges)
+
+
+def _ranges(code_points):
+    """(first, last) runs of sorted code points."""
+    runs = []
+    for cp in code_points:
+        if runs and cp == runs[-1][1] + 1:
+            runs[-1][1] = cp
+        else:
+            runs.append([cp, cp])
+    return runs
 
 
 @functools.lru_cache(maxsize=None)
 def _classes():
-    """The character classes, computed once (a pass over every code point each)."""
-    return {name: char_class(predicate) for name, predicate in (
-        ('control', _is_control), ('whitespace', _is_whitespace), ('cjk', _is_cjk), ('mark', _is_nonspacing_mark),
-        ('punctuation', _is_punctuation), ('expands', _expands))}
+    """The character classes, from one pass over the assigned code points: gluonnlp's tests are
+    by category, so unassigned code points belong to none, except to the CJK ranges."""
+    tests = {'control': _is_control, 'whitespace': _is_whitespace, 'mark': _is_nonspacing_mark,
+             'punctuation': _is_punctuation, 'expands': _expands}
+    members = {name: [] for name in tests}
+    for cp in range(0x110000):
+        if 0xD800 <= cp <= 0xDFFF or unicodedata.category(chr(cp)) == 'Cn':
+            continue
+        for name, test in tests.items():
+            if test(chr(cp)):
+                members[name].append(cp)
+    classes = {name: char_class(_ranges(cps)) for name, cps in members.items()}
+    classes['cjk'] = char_class(sorted(CJK_RANGES))
+    return classes
 
 
 def _pad(char_class_, with_):

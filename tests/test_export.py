@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from config import MODEL_CONFIGS, TOPICS, DEFAULT_WEIGHT
-from kobert_gluon import hf_tokenizer
+from kobert_gluon import hf, hf_tokenizer
 from kobert_gluon import model as model_lib
 from kobert_gluon.predictor import Predictor
 from tests.conftest import KOBERT_HOME, ROOT, make_weight
@@ -115,10 +115,9 @@ def run_export(*args, env_extra=None):
                           env=env, capture_output=True, text=True, timeout=900)
 
 
-def export_hf(weight, out):
-    r = run_export('--gluon_weight_path', weight, '--to', 'hf', '--output_dir', out)
-    assert r.returncode == 0, r.stderr
-    return str(out)
+def export_hf(weight, out, kobert_dir=None):
+    """export.py --to hf's work, in this process (the command line itself is tested below)."""
+    return hf.export(weight, str(out), kobert_dir or KOBERT_HOME)
 
 
 @pytest.fixture(scope='module')
@@ -126,9 +125,9 @@ def default_export(tmp_path_factory, kobert_home, hf_python):
     """The shipped weight through export.py, --to hf and --to onnx --int8, as a user runs it."""
     out = tmp_path_factory.mktemp('default')
     weight = os.path.join(ROOT, DEFAULT_WEIGHT)
-    export_hf(weight, out / 'hf')
-    r = run_export('--gluon_weight_path', weight, '--to', 'onnx', '--int8', '--output_dir', out / 'onnx')
-    assert r.returncode == 0, r.stderr
+    for args in (['--to', 'hf'], ['--to', 'onnx', '--int8']):
+        r = run_export('--gluon_weight_path', weight, '--output_dir', out / args[1], *args)
+        assert r.returncode == 0, r.stderr
     return str(out / 'hf'), str(out / 'onnx')
 
 
