@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PY37  := $(shell python3.7 -c 'import sys' >/dev/null 2>&1 && echo python3.7 || \
            ls -d $$(pyenv root 2>/dev/null || echo $$HOME/.pyenv)/versions/3.7.*/bin/python3.7 2>/dev/null | sort -V | tail -n 1)
 
-.PHONY: demo test env bench clean default-weight record wheel
+.PHONY: demo test env bench clean default-weight record wheel hf-env
 
 YNAT ?= ../shared/data/ynat/ynat_headlines.csv
 # The shipped default weight: small configuration, from scratch, on all KLUE-YNAT headlines, for the
@@ -56,5 +56,21 @@ RUNS ?= runs/default
 record: $(STAMP)
 	$(PY) record.py --runs $(RUNS) --output_dir experiments
 
+# The second environment (export.py --to onnx, PyTorch comparison): a Python >= 3.10 (3.11 first:
+# the local CPU torch wheel is built for it), on PATH or from pyenv; rebuilt when requirements-hf.txt changes.
+HF_VENV  := .venv-hf
+HF_STAMP := $(HF_VENV)/.installed
+PY3HF := $(shell for v in 3.11 3.12 3.10; do python$$v -c 'import sys' >/dev/null 2>&1 && { echo python$$v; exit; }; done; \
+           ls -d $$(pyenv root 2>/dev/null || echo $$HOME/.pyenv)/versions/3.1[012].*/bin/python3 2>/dev/null | sort -V | tail -n 1)
+
+hf-env: $(HF_STAMP)
+
+$(HF_STAMP): requirements-hf.txt
+	@if [ -z "$(PY3HF)" ]; then echo "error: Python >= 3.10 is needed for $(HF_VENV): install one (pyenv install 3.11.7) so that python3.11 is on PATH"; exit 1; fi
+	rm -rf $(HF_VENV)
+	$(PY3HF) -m venv $(HF_VENV)
+	$(HF_VENV)/bin/python -m pip install -q -r requirements-hf.txt
+	touch $(HF_STAMP)
+
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache build dist
+	rm -rf $(VENV) $(HF_VENV) *.egg-info .pytest_cache build dist

@@ -159,7 +159,9 @@ class RecipeArgs(Options):
     """Model and training recipe (the original's by default)"""
     model: str = flag('small', help='model configuration', choices=tuple(MODEL_CONFIGS))
     pretrained: str = flag('auto', help="kobert (KoBERT's body, found or downloaded), auto (kobert's body "
-                                        "when it can be had, else from scratch), none, or a params path")
+                                        "when it can be had, else from scratch), none, a params path, hf:DIR "
+                                        "(a transformers BERT checkpoint in KoBERT's layout) or gluonnlp "
+                                        "(GluonNLP's model zoo, from $MXNET_GLUON_REPO)")
     epochs: int = flag(20, help='epochs (the learning-rate schedule spans them all)', low=1, high=10000)
     stop_epoch: int = flag(0, help='stop after this epoch, keeping the schedule of --epochs (0: run them all)',
                            low=0)
@@ -196,6 +198,14 @@ class OutputDirArgs(Options):
     output_dir: str = flag(help='output folder (default: runs/run for train.py, a run folder of params of each '
                                 'epoch, model.params, metrics.json, predictions.csv; runs/record for record.py; '
                                 'runs/clusters for cluster_report.py; <run_dir>/eval for evaluate.py)')
+
+
+@dataclass
+class OverwriteArgs(Options):
+    """Replacing earlier output"""
+    overwrite: bool = flag(False, help="start over in --output_dir: replace the earlier run (train.py) or export "
+                                       "(export.py) there, removing only its own files; a folder that holds "
+                                       "anything else is never cleared")
 
 
 # ---------------------------------------------------------------- what each job reads
