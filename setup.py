@@ -40,5 +40,6 @@ setup(
         'kobert-news-predict=kobert_news.cli.predict:entry', 'kobert-news-train=kobert_news.cli.train:entry',
         'kobert-news-evaluate=kobert_news.cli.evaluate:entry', 'kobert-news-baseline=kobert_news.cli.baseline:cli',
         'kobert-news-record=kobert_news.cli.record:cli', 'kobert-news-clusters=kobert_news.cli.cluster_report:cli',
+        'kobert-news-serve=kobert_news.cli.serve:entry',
     ]},
 )

@@ -1,0 +1,200 @@
+"""The HTTP server against the offline predictor, on the same YNAT headlines, in one run.
+
+First the offline predictor in this process: its throughput on all the headlines (batches sorted
+by length, as main.py runs), the time of one text alone and of one full batch. Then serve.py in
+a subprocess on 127.0.0.1, driven by one client, then by --clients concurrent clients, each
+sending one headline per request (keep-alive connections). Every phase is bounded by a number of
+requests and by --seconds; the server is stopped with SIGTERM at the end.
+
+    python bench/bench_serve.py --data ../shared/data/ynat/ynat_headlines.csv
+    python bench/bench_serve.py --data ../shared/data/ynat/ynat_headlines.csv --precision int8
+"""
+import argparse
+import http.client
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+
+def headlines(path, n, seed=0):
+    titles = pd.read_csv(path, dtype=str, keep_default_na=False)['title'].tolist()
+    rng = np.random.RandomState(seed)
+    return [titles[i] for i in rng.choice(len(titles), size=min(n, len(titles)), replace=False)]
+
+
+def median_time(fn, items, repeat=1):
+    times = []
+    for item in items:
+        for _ in range(repeat):
+            start = time.perf_counter()
+            fn(item)
+            times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def offline(args, texts):
+    """(texts/s over all texts, median seconds of one text, median seconds of one full batch)."""
+    from kobert_gluon.pipeline import Pipeline
+    from kobert_news.options import PredictConfig
+    cfg = PredictConfig(gluon_weight_path=args.gluon_weight_path, precision=args.precision,
+                        calib_path=args.calib_path, kobert_dir=args.kobert_dir, batch_size=args.max_batch)
+    predictor = Pipeline.load(cfg).predictor
+    predictor.predict_articles(texts)  # warm-up
+    best = min(_timed(lambda: predictor.predict_articles(texts)) for _ in range(2))
+    one = median_time(lambda t: predictor.predict_articles([t]), texts[:200])
+    rng = np.random.RandomState(1)
+    batches = [[texts[i] for i in rng.choice(len(texts), args.max_batch, replace=False)] for _ in range(30)]
+    full = median_time(predictor.predict_articles, batches)
+    return len(texts) / best, one, full, predictor.precision
+
+
+def _timed(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+class Server:
+    def __init__(self, args):
+        cmd = [sys.executable, os.path.join(ROOT, 'serve.py'), '--port', '0', '--max_batch', str(args.max_batch),
+               '--max_wait_ms', str(args.max_wait_ms), '--precision', args.precision,
+               '--max_queue', str(4 * args.clients + 16)]
+        for name in ('gluon_weight_path', 'calib_path', 'kobert_dir'):
+            if getattr(args, name):
+                cmd += ['--' + name, getattr(args, name)]
+        self.proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+        self.log = []
+        for line in self.proc.stderr:
+            self.log.append(line)
+            m = re.search(r'listening on http://127\.0\.0\.1:(\d+)', line)
+            if m:
+                self.port = int(m.group(1))
+                break
+        else:
+            raise SystemExit('the server did not start:\n' + ''.join(self.log))
+        threading.Thread(target=lambda: self.log.extend(self.proc.stderr), daemon=True).start()
+        deadline = time.time() + 300
+        while time.time() < deadline:
+            status, _ = Client(self.port).get('/health')
+            if status == 200:
+                return
+            time.sleep(0.2)
+        raise SystemExit('the server was not ready within 300 s')
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=60)
+
+
+class Client:
+    def __init__(self, port):
+        self.conn = http.client.HTTPConnection('127.0.0.1', port, timeout=60)
+
+    def get(self, path):
+        self.conn.request('GET', path)
+        r = self.conn.getresponse()
+        return r.status, r.read()
+
+    def predict(self, title):
+        body = json.dumps({'articles': [{'title': title}]}, ensure_ascii=False).encode('utf-8')
+        self.conn.request('POST', '/predict', body, {'Content-Type': 'application/json'})
+        r = self.conn.getresponse()
+        data = r.read()
+        if r.status != 200:
+            raise RuntimeError('HTTP %d: %s' % (r.status, data[:200]))
+        return data
+
+
+def drive(port, texts, clients, requests, seconds):
+    """(requests done, wall seconds, latencies): clients threads, each sending one headline per
+    request, until `requests` are sent in all or `seconds` have passed."""
+    lock = threading.Lock()
+    sent = [0]
+    latencies = []
+    stop_at = time.perf_counter() + seconds
+
+    def work(k):
+        client = Client(port)
+        mine = []
+        while time.perf_counter() < stop_at:
+            with lock:
+                if sent[0] >= requests:
+                    break
+                i = sent[0]
+                sent[0] += 1
+            start = time.perf_counter()
+            client.predict(texts[(i * 7 + k) % len(texts)])
+            mine.append(time.perf_counter() - start)
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(clients)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return len(latencies), time.perf_counter() - start, np.array(latencies)
+
+
+def main():
+    from kobert_gluon import rerun_with_huge_pages
+    rerun_with_huge_pages()  # as serve.py does (bench/README.md: int8 speed and memory pages)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--data', required=True, help='CSV with a title column (YNAT headlines)')
+    p.add_argument('--gluon_weight_path', default=None, help='default: the shipped default weight')
+    p.add_argument('--precision', default='fp32', choices=('fp32', 'bf16', 'int8'))
+    p.add_argument('--calib_path', default=None, help='int8/bf16 calibration CSV for both (default: --data)')
+    p.add_argument('--kobert_dir', default=None)
+    p.add_argument('--n', type=int, default=1024, help='headlines')
+    p.add_argument('--clients', type=int, default=16)
+    p.add_argument('--requests', type=int, default=3000, help='requests per phase, at most')
+    p.add_argument('--seconds', type=float, default=20.0, help='seconds per phase, at most')
+    p.add_argument('--max_batch', type=int, default=32)
+    p.add_argument('--max_wait_ms', type=float, default=5.0)
+    args = p.parse_args()
+    if args.precision != 'fp32' and not args.calib_path:
+        args.calib_path = args.data
+    texts = headlines(args.data, args.n)
+
+    rate, one, full, precision = offline(args, texts)
+    server = Server(args)
+    try:
+        drive(server.port, texts, args.clients, 200, 5)  # warm-up: every batch size once or so
+        n1, wall1, lat1 = drive(server.port, texts, 1, args.requests // 4, args.seconds / 2)
+        n, wall, lat = drive(server.port, texts, args.clients, args.requests, args.seconds)
+    finally:
+        code = server.stop()
+
+    p50_1 = np.percentile(lat1, 50)
+    p50, p95, p99 = np.percentile(lat, [50, 95, 99])
+    print('precision %s; %d headlines, %.1f characters on average' % (precision, len(texts), np.mean([len(t) for t in texts])))
+    print('offline predictor: %.1f texts/s (batch %d); one text alone %.2f ms; one full batch %.2f ms'
+          % (rate, args.max_batch, one * 1e3, full * 1e3))
+    print('server, 1 client:  %d requests in %.1f s, %.1f requests/s; latency p50 %.2f ms'
+          % (n1, wall1, n1 / wall1, p50_1 * 1e3))
+    print('server, %d clients: %d requests in %.1f s, %.1f requests/s, %.1f texts/s; latency p50 %.2f ms, '
+          'p95 %.2f ms, p99 %.2f ms' % (args.clients, n, wall, n / wall, n / wall, p50 * 1e3, p95 * 1e3, p99 * 1e3))
+    goals = [('%d clients: texts/s >= 70%% of offline' % args.clients, n / wall / rate, 0.7, '%.0f%%' % (100 * n / wall / rate)),
+             ('%d clients: p99 <= 4x one full batch' % args.clients, p99 / full, 4.0, '%.2fx' % (p99 / full)),
+             ('1 client: p50 <= 1.5x one text alone', p50_1 / one, 1.5, '%.2fx' % (p50_1 / one))]
+    for name, value, bound, shown in goals:
+        ok = value >= bound if 'texts/s' in name else value <= bound
+        print('goal %-40s %s  %s' % (name, shown, 'met' if ok else 'MISSED'))
+    print('server exit status %d' % code)
+    print(''.join(l for l in server.log if l.startswith('stopped')).strip())
+
+
+if __name__ == '__main__':
+    main()
