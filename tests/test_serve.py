@@ -387,3 +387,13 @@ def test_command_line_errors_are_one_line(call, tiny_weight, tmp_path):
             r = call('serve', *args)
             assert r.returncode == 2 and r.stderr.startswith('error: ') and phrase in r.stderr, r.stderr
             assert 'Traceback' not in r.stderr
+
+
+def test_a_weight_that_fails_to_load_stops_the_server_with_one_error_line(tmp_path):
+    bad = tmp_path / 'broken.params'
+    bad.write_bytes(b'\x12\x01' + bytes(range(256)) * 4)
+    r = subprocess.run([sys.executable, os.path.join(ROOT, 'serve.py'), '--port', '0', '--gluon_weight_path', bad],
+                       cwd=ROOT, env=dict(os.environ, KOBERT_HOME=KOBERT_HOME), capture_output=True, text=True,
+                       timeout=TIMEOUT)
+    assert r.returncode == 2 and 'Traceback' not in r.stderr, r.stderr
+    assert r.stderr.rstrip().splitlines()[-1].startswith('error: '), r.stderr

@@ -31,7 +31,9 @@ class Service:
         self.batcher.start()
 
     def close(self):
-        self.batcher.close()
+        """Answer every accepted request, then end the worker. Before the model is ready nothing can
+        have been accepted: the loading is not waited for (the thread ends with the process)."""
+        self.batcher.close(timeout=None if self.ready.is_set() else 0)
 
     @property
     def error(self):
@@ -92,7 +94,7 @@ class Service:
     def _classify(self, articles):
         """(text, probabilities, cluster or None) per article; no text for the mode: probabilities NaN."""
         pipeline = self.pipeline
-        texts = pipeline.processor.texts(pipeline.articles_frame(articles), 'the articles')
+        texts = [pipeline.processor.text(a.get('title'), a.get('body')) for a in articles]
         keep = [i for i, t in enumerate(texts) if t]
         probs = np.full((len(texts), len(pipeline.topics)), np.nan, dtype=np.float32)
         clusters = None
