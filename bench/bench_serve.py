@@ -149,8 +149,11 @@ def drive(port, texts, clients, requests, seconds):
 
 
 def main():
+    # As serve.py runs: OpenMP threads that sleep when idle, memory on huge pages (bench/README.md).
+    # The offline predictor runs in this process, the server in a child: both with the same setting.
+    os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
     from kobert_gluon import rerun_with_huge_pages
-    rerun_with_huge_pages()  # as serve.py does (bench/README.md: int8 speed and memory pages)
+    rerun_with_huge_pages()
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--data', required=True, help='CSV with a title column (YNAT headlines)')
     p.add_argument('--gluon_weight_path', default=None, help='default: the shipped default weight')
@@ -167,6 +170,7 @@ def main():
     if args.precision != 'fp32' and not args.calib_path:
         args.calib_path = args.data
     texts = headlines(args.data, args.n)
+    load = os.getloadavg()
 
     rate, one, full, precision = offline(args, texts)
     server = Server(args)
@@ -179,7 +183,10 @@ def main():
 
     p50_1 = np.percentile(lat1, 50)
     p50, p95, p99 = np.percentile(lat, [50, 95, 99])
-    print('precision %s; %d headlines, %.1f characters on average' % (precision, len(texts), np.mean([len(t) for t in texts])))
+    print('precision %s; %d headlines, %.1f characters on average; OMP_NUM_THREADS=%s OMP_WAIT_POLICY=%s; '
+          'load average %.2f before, %.2f after' % (precision, len(texts), np.mean([len(t) for t in texts]),
+                                                   os.environ.get('OMP_NUM_THREADS'), os.environ['OMP_WAIT_POLICY'],
+                                                   load[0], os.getloadavg()[0]))
     print('offline predictor: %.1f texts/s (batch %d); one text alone %.2f ms; one full batch %.2f ms'
           % (rate, args.max_batch, one * 1e3, full * 1e3))
     print('server, 1 client:  %d requests in %.1f s, %.1f requests/s; latency p50 %.2f ms'

@@ -294,10 +294,24 @@ def test_full_queue_is_503_and_a_gone_client_is_dropped(tiny_weight):
         after = s.stats()
         assert (after['batches'], after['items']) == (before['batches'], before['items'])
         assert s.post({'articles': [{'title': '경제'}]}).status_code == 200
+
+        # Requests still being read count too: 2 x --max_queue + --max_batch of them at most.
+        port = int(s.base.rsplit(':', 1)[1])
+        slow = [socket.create_connection(('127.0.0.1', port), timeout=TIMEOUT) for _ in range(2 * 2 + 64)]
+        for sock in slow:
+            sock.sendall(b'POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{')
+        wait_for(lambda: s.post({'articles': [{'title': '경제'}]}).status_code == 503)
+        busy = s.post({'articles': [{'title': '경제'}]})
+        assert_error(busy, 503, 'requests in progress')
+        assert busy.headers['Retry-After'].isdigit()
+        for sock in slow:
+            sock.close()
+        wait_for(lambda: s.post({'articles': [{'title': '경제'}]}).status_code == 200)
+        final = s.stats()
     finally:
         code, log = s.stop(signal.SIGINT)  # Ctrl-C
     assert code == 0, log
-    assert stopped_counts(log) == (4, 3, 1)
+    assert stopped_counts(log) == (final['accepted'], final['accepted'] - 1, 1)  # all answered but the gone one
 
 
 def wait_for(condition, seconds=TIMEOUT):

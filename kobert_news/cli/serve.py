@@ -10,6 +10,7 @@ GET /health (200 once the model is loaded and warmed), GET /info. One worker thr
 model: requests are batched together, up to --max_batch articles, waiting at most --max_wait_ms
 for more. bf16/int8 are calibrated on --calib_path's texts, or on the packaged sample articles.
 """
+import os
 import sys
 from dataclasses import dataclass, fields
 
@@ -48,7 +49,9 @@ def main(argv=None):
     from kobert_news.serving.server import serve
     from kobert_news.serving.service import Service
     service = Service(cfg.predict_config(), cfg.max_batch, cfg.max_wait_ms, cfg.max_queue)
-    serve(cfg, service, create_app(service, Limits(cfg.max_body_kb << 10, cfg.max_articles)))
+    # Requests in progress: the queue, a batch running, and as many again being read or answered.
+    limits = Limits(cfg.max_body_kb << 10, cfg.max_articles, max_requests=2 * cfg.max_queue + cfg.max_batch)
+    serve(cfg, service, create_app(service, limits))
 
 
 def cli(argv=None):
@@ -57,6 +60,9 @@ def cli(argv=None):
 
 
 def entry():
+    # The model's OpenMP threads share the cores with the event loop: idle ones sleep instead of
+    # spinning (on a busy machine spinning made MXNet several times slower). A setting given is kept.
+    os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
     return script(main, huge_pages=True)
 
 

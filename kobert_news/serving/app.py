@@ -23,7 +23,7 @@ from starlette.staticfiles import StaticFiles
 from kobert_news.api import results
 from kobert_news.config import PACKAGE_DIR, TOPICS, UserError
 from kobert_news.serving.batcher import Closed
-from kobert_news.serving.errors import HANDLERS, RETRY_AFTER, BodyLimit, error
+from kobert_news.serving.errors import HANDLERS, RETRY_AFTER, Guard, error
 from kobert_news.serving.schemas import Error, PredictRequest, PredictResponse
 
 WEB_DIR = os.path.join(PACKAGE_DIR, 'web')
@@ -37,6 +37,7 @@ DESCRIPTION = ('Korean news topic classification with a fine-tuned KoBERT. Reque
 class Limits:
     max_body_bytes: int = 8 << 20
     max_articles: int = 256
+    max_requests: int = 512  # in progress at once: being read, queued, running or being answered
 
 
 def create_app(service, limits=None):
@@ -48,7 +49,7 @@ def create_app(service, limits=None):
     app.state.service, app.state.limits = service, limits
     for exc, handler in HANDLERS.items():
         app.add_exception_handler(exc, handler)
-    app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
+    app.add_middleware(Guard, max_bytes=limits.max_body_bytes, max_requests=limits.max_requests)
     add_routes(app)
     add_web(app)
     return app
@@ -119,7 +120,7 @@ def add_routes(app):
     async def info(request: Request):
         service = ready(request)
         return dict(service.info, serving=dict(service.settings, max_articles=limits.max_articles,
-                                               max_body_bytes=limits.max_body_bytes),
+                                               max_body_bytes=limits.max_body_bytes, max_requests=limits.max_requests),
                     stats=service.stats)
 
     @app.post('/predict', response_model=PredictResponse, responses=FAILURES,

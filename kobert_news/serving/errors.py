@@ -66,12 +66,15 @@ HANDLERS = {RequestValidationError: validation_error, HTTPException: http_error,
             QueueFull: queue_full, Closed: closed, Exception: unexpected}
 
 
-class BodyLimit:
-    """ASGI middleware: a body over max_bytes gets 413, by its Content-Length before it is read, or
-    once that many bytes have come (chunked uploads)."""
+class Guard:
+    """ASGI middleware for the two bounds before the queue: at most max_requests requests in
+    progress at once (past that, 503 with Retry-After, before the body is read), and a body over
+    max_bytes gets 413, by its Content-Length before it is read, or once that many bytes have come
+    (chunked uploads)."""
 
-    def __init__(self, app, max_bytes):
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app, max_bytes, max_requests):
+        self.app, self.max_bytes, self.max_requests = app, max_bytes, max_requests
+        self.active = 0  # the event loop's own count: no lock needed
 
     def too_large(self):
         return HTTPException(413, 'the request body is over the limit of %d bytes (--max_body_kb)' % self.max_bytes)
@@ -80,9 +83,15 @@ class BodyLimit:
         if scope['type'] != 'http':
             return await self.app(scope, receive, send)
         length = dict(scope['headers']).get(b'content-length')
-        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+        if self.active >= self.max_requests:
+            response = error(503, 'the server is busy (%d requests in progress): try again shortly' % self.active,
+                             headers={'Retry-After': RETRY_AFTER})
+        elif length is not None and (not length.isdigit() or int(length) > self.max_bytes):
             response = (error(413, self.too_large().detail) if length.isdigit()
                         else error(400, 'Content-Length is not a number'))
+        else:
+            response = None
+        if response is not None:
             return await response(scope, receive, send)
         seen = 0
 
@@ -94,4 +103,8 @@ class BodyLimit:
                 raise self.too_large()
             return message
 
-        await self.app(scope, limited, send)
+        self.active += 1
+        try:
+            await self.app(scope, limited, send)
+        finally:
+            self.active -= 1
