@@ -75,7 +75,7 @@ def stopped_counts(log):
 
 @pytest.fixture(scope='module')
 def server(tiny_weight):
-    s = Served(tiny_weight, '--max_batch', 8, '--max_wait_ms', 20, '--max_articles', 40, '--max_body_kb', 512)
+    s = Served(tiny_weight, '--max_batch', 8, '--max_wait_ms', 50, '--max_articles', 40, '--max_body_kb', 512)
     yield s
     code, log = s.stop()
     assert code == 0, log

@@ -1,5 +1,7 @@
 """The FastAPI app: create_app(service, limits). Routes are registered in add_routes, and
-kobert_news/web/ (where present) is served under /web, its index.html at /.
+kobert_news/web/ (where present) is served under /web, its index.html at /. A new route that
+needs the model runs its work in the worker thread: service.batcher.call(fn) gives a Future of
+fn(), and answer(request, future) awaits it (None if the client has gone).
 
 API docs (/docs, /redoc) come from fastapi-offline, which serves Swagger UI and ReDoc from the
 package itself: they work without a network.
