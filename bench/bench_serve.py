@@ -11,11 +11,11 @@ requests and by --seconds, and the server is stopped with SIGTERM at the end.
     python bench/bench_serve.py --data ../shared/data/ynat/ynat_headlines.csv --precision int8
 """
 import argparse
-import http.client
 import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -96,33 +96,59 @@ class Server:
             time.sleep(0.2)
         raise SystemExit('the server was not ready within 300 s')
 
+    def stats(self):
+        return json.loads(Client(self.port).get('/info')[1])['stats']
+
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
         return self.proc.wait(timeout=60)
 
 
 class Client:
+    """A keep-alive HTTP/1.1 connection. The load generator is kept light (a request's bytes are
+    built once, the answer is read by its Content-Length): it shares the machine with the server."""
+
     def __init__(self, port):
-        self.conn = http.client.HTTPConnection('127.0.0.1', port, timeout=60)
+        self.sock = socket.create_connection(('127.0.0.1', port), timeout=60)
+        self.buf = b''
+
+    def send(self, raw):
+        self.sock.sendall(raw)
+        while b'\r\n\r\n' not in self.buf:
+            self.buf += self._recv()
+        head, _, rest = self.buf.partition(b'\r\n\r\n')
+        length = int(re.search(rb'(?i)content-length: *(\d+)', head).group(1))
+        while len(rest) < length:
+            rest += self._recv()
+        self.buf = rest[length:]
+        return int(head[9:12]), rest[:length]
+
+    def _recv(self):
+        data = self.sock.recv(1 << 16)
+        if not data:
+            raise ConnectionError('the server closed the connection')
+        return data
 
     def get(self, path):
-        self.conn.request('GET', path)
-        r = self.conn.getresponse()
-        return r.status, r.read()
+        return self.send(b'GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n' % path.encode())
 
-    def predict(self, title):
-        body = json.dumps({'articles': [{'title': title}]}, ensure_ascii=False).encode('utf-8')
-        self.conn.request('POST', '/predict', body, {'Content-Type': 'application/json'})
-        r = self.conn.getresponse()
-        data = r.read()
-        if r.status != 200:
-            raise RuntimeError('HTTP %d: %s' % (r.status, data[:200]))
-        return data
+    def predict(self, raw):
+        status, body = self.send(raw)
+        if status != 200 or not body.startswith(b'{"model"'):
+            raise RuntimeError('HTTP %d: %s' % (status, body[:200]))
+        return body
+
+
+def predict_request(title):
+    body = json.dumps({'articles': [{'title': title}]}, ensure_ascii=False).encode('utf-8')
+    return (b'POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n'
+            b'Content-Length: %d\r\n\r\n' % len(body)) + body
 
 
 def drive(port, texts, clients, requests, seconds):
     """(requests done, wall seconds, latencies): clients threads, each sending one headline per
     request, until `requests` are sent in all or `seconds` have passed."""
+    raws = [predict_request(t) for t in texts]
     lock = threading.Lock()
     sent = [0]
     latencies = []
@@ -138,7 +164,7 @@ def drive(port, texts, clients, requests, seconds):
                 i = sent[0]
                 sent[0] += 1
             start = time.perf_counter()
-            client.predict(texts[(i * 7 + k) % len(texts)])
+            client.predict(raws[(i * 7 + k) % len(raws)])
             mine.append(time.perf_counter() - start)
         with lock:
             latencies.extend(mine)
@@ -185,10 +211,13 @@ def main():
         for _ in range(args.rounds):
             rate, one, full = offline(predictor, texts, args.max_batch)
             n1, wall1, lat1 = drive(server.port, texts, 1, args.requests // 4, args.seconds / 2)
+            before = server.stats()
             n, wall, lat = drive(server.port, texts, args.clients, args.requests, args.seconds)
+            after = server.stats()
             rows.append(dict(rate=rate, one=one, full=full, rps1=n1 / wall1, p50_1=np.percentile(lat1, 50),
                              rps=n / wall, p50=np.percentile(lat, 50), p95=np.percentile(lat, 95),
-                             p99=np.percentile(lat, 99), n=n))
+                             p99=np.percentile(lat, 99), n=n,
+                             batch=(after['items'] - before['items']) / max(1, after['batches'] - before['batches'])))
             load.append(os.getloadavg()[0])
     finally:
         code = server.stop()
@@ -198,12 +227,12 @@ def main():
           % (predictor.precision, len(texts), np.mean([len(t) for t in texts]), args.max_batch, args.max_wait_ms,
              os.environ.get('OMP_NUM_THREADS'), os.environ['OMP_WAIT_POLICY'], ' -> '.join('%.1f' % x for x in load)))
     print('round | offline texts/s | one text ms | full batch ms | 1 client req/s | p50 ms | '
-          '%d clients req/s = texts/s | p50 ms | p95 ms | p99 ms | texts/s vs offline | p99 / full batch | '
-          '1-client p50 / one text' % args.clients)
+          '%d clients req/s = texts/s | mean batch | p50 ms | p95 ms | p99 ms | texts/s vs offline | '
+          'p99 / full batch | 1-client p50 / one text' % args.clients)
     for i, r in enumerate(rows, 1):
-        print('%5d | %15.1f | %11.2f | %13.2f | %14.1f | %6.2f | %26.1f | %6.2f | %6.2f | %6.2f | %17.0f%% | '
+        print('%5d | %15.1f | %11.2f | %13.2f | %14.1f | %6.2f | %26.1f | %10.1f | %6.2f | %6.2f | %6.2f | %17.0f%% | '
               '%15.2fx | %22.2fx' % (i, r['rate'], r['one'] * 1e3, r['full'] * 1e3, r['rps1'], r['p50_1'] * 1e3,
-                                     r['rps'], r['p50'] * 1e3, r['p95'] * 1e3, r['p99'] * 1e3,
+                                     r['rps'], r['batch'], r['p50'] * 1e3, r['p95'] * 1e3, r['p99'] * 1e3,
                                      100 * r['rps'] / r['rate'], r['p99'] / r['full'], r['p50_1'] / r['one']))
     ratios = [(r['rps'] / r['rate'], r['p99'] / r['full'], r['p50_1'] / r['one']) for r in rows]
     med = np.median(ratios, axis=0)
