@@ -54,16 +54,30 @@ def load_predictor(args):
 
 def offline(predictor, texts, max_batch, clients):
     """(texts/s over all texts, texts/s in groups of `clients` texts as they come, median seconds
-    of one text, median seconds of one full batch). The groups are what the server can batch when
-    `clients` clients each wait for one headline: their lengths are mixed, so they pad more."""
+    of one text, median seconds of one full batch, CPU seconds per text sorted, in groups and alone). The
+    groups are what the server can batch when `clients` clients each wait for one headline: their
+    lengths are mixed, so they pad more."""
     predictor.predict_articles(texts)  # warm-up
+    cpu = time.process_time()
     best = min(_timed(lambda: predictor.predict_articles(texts)) for _ in range(2))
+    cpu_sorted = (time.process_time() - cpu) / (2 * len(texts))
+    cpu = time.process_time()
     grouped = _timed(lambda: [predictor.predict_articles(texts[i:i + clients]) for i in range(0, len(texts), clients)])
+    cpu_grouped = (time.process_time() - cpu) / len(texts)
+    cpu = time.process_time()
     one = median_time(lambda t: predictor.predict_articles([t]), texts[:100])
+    cpu_one = (time.process_time() - cpu) / 100
     rng = np.random.RandomState(1)
     batches = [[texts[i] for i in rng.choice(len(texts), max_batch, replace=False)] for _ in range(20)]
     full = median_time(predictor.predict_articles, batches)
-    return len(texts) / best, len(texts) / grouped, one, full
+    return len(texts) / best, len(texts) / grouped, one, full, cpu_sorted, cpu_grouped, cpu_one
+
+
+def cpu_seconds(pid):
+    """User + system CPU seconds of a process so far (all its threads)."""
+    with open('/proc/%d/stat' % pid) as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
 def _timed(fn):
@@ -212,14 +226,21 @@ def main():
     try:
         drive(server.port, texts, args.clients, 200, 5)  # warm-up: batch sizes and shapes
         for _ in range(args.rounds):
-            rate, grouped, one, full = offline(predictor, texts, args.max_batch, args.clients)
+            rate, grouped, one, full, cpu_sorted, cpu_grouped, cpu_one = offline(predictor, texts, args.max_batch,
+                                                                                args.clients)
+            cpu_server1 = cpu_seconds(server.proc.pid)
             n1, wall1, lat1 = drive(server.port, texts, 1, args.requests // 4, args.seconds / 2)
+            cpu_server1 = cpu_seconds(server.proc.pid) - cpu_server1
             before = server.stats()
+            cpu_server, cpu_clients = cpu_seconds(server.proc.pid), time.process_time()
             n, wall, lat = drive(server.port, texts, args.clients, args.requests, args.seconds)
+            cpu_server, cpu_clients = cpu_seconds(server.proc.pid) - cpu_server, time.process_time() - cpu_clients
             after = server.stats()
             rows.append(dict(rate=rate, grouped=grouped, one=one, full=full, rps1=n1 / wall1, p50_1=np.percentile(lat1, 50),
                              rps=n / wall, p50=np.percentile(lat, 50), p95=np.percentile(lat, 95),
-                             p99=np.percentile(lat, 99), n=n,
+                             p99=np.percentile(lat, 99), n=n, cpu_sorted=cpu_sorted, cpu_grouped=cpu_grouped,
+                             cpu_server=cpu_server / n, cpu_clients=cpu_clients / n, cpu_one=cpu_one,
+                             cpu_server1=cpu_server1 / n1,
                              batch=(after['items'] - before['items']) / max(1, after['batches'] - before['batches'])))
             load.append(os.getloadavg()[0])
     finally:
@@ -238,6 +259,14 @@ def main():
               % (i, r['rate'], r['grouped'], r['one'] * 1e3, r['full'] * 1e3, r['rps1'], r['p50_1'] * 1e3, r['rps'],
                  r['batch'], r['p50'] * 1e3, r['p95'] * 1e3, r['p99'] * 1e3, 100 * r['rps'] / r['rate'],
                  100 * r['rps'] / r['grouped'], r['p99'] / r['full'], r['p50_1'] / r['one']))
+    print('CPU milliseconds per text (all cores; the load moves wall times much more than these):')
+    print('round | offline sorted | offline in groups of %d | server, %d clients | their clients | offline sorted / '
+          '(server + clients) | offline, one text | server, 1 client | server / offline' % (args.clients, args.clients))
+    for i, r in enumerate(rows, 1):
+        print('%5d | %14.3f | %23.3f | %17.3f | %13.3f | %35.0f%% | %17.3f | %16.3f | %15.2fx'
+              % (i, r['cpu_sorted'] * 1e3, r['cpu_grouped'] * 1e3, r['cpu_server'] * 1e3, r['cpu_clients'] * 1e3,
+                 100 * r['cpu_sorted'] / (r['cpu_server'] + r['cpu_clients']), r['cpu_one'] * 1e3,
+                 r['cpu_server1'] * 1e3, r['cpu_server1'] / r['cpu_one']))
     ratios = [(r['rps'] / r['rate'], r['p99'] / r['full'], r['p50_1'] / r['one']) for r in rows]
     med = np.median(ratios, axis=0)
     goals = [('%d clients: texts/s >= 70%% of offline' % args.clients, med[0] >= 0.7, '%.0f%%' % (100 * med[0])),

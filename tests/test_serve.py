@@ -267,8 +267,8 @@ def test_bad_csv_uploads_are_422(server, tmp_path):
 # ---------------------------------------------------------------- queue, disconnects, shutdown
 
 def test_full_queue_is_503_and_a_gone_client_is_dropped(tiny_weight):
-    """The worker waits 1.5 s to fill a batch, so the queue (2 requests) fills deterministically."""
-    s = Served(tiny_weight, '--max_queue', 2, '--max_wait_ms', 1500, '--max_batch', 64)
+    """The worker waits 2.5 s to fill a batch, so the queue (2 requests) fills deterministically."""
+    s = Served(tiny_weight, '--max_queue', 2, '--max_wait_ms', 2500, '--max_batch', 64)
     try:
         held = [None, None]
         threads = [threading.Thread(target=lambda i=i: held.__setitem__(i, s.post({'articles': [{'title': '경제'}]})))
