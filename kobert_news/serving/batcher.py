@@ -5,9 +5,10 @@ everything with the model, loading included. Requests wait in a bounded queue. T
 the requests at its head, up to max_batch items in all, and runs them as one batch; so clients
 that each send one headline at the same time are answered at batch speed.
 
-While fewer requests are in hand than the last batch held, the worker waits up to max_wait for
-more: concurrent clients are gathered, and a lone client (its last batch held one request) is
-answered at once instead of waiting for company that does not come.
+The worker waits up to max_wait for more while it holds fewer requests than came in the last
+round (the last batch's, whose clients are about to send again, plus those that queued while it
+ran): concurrent clients are gathered into one batch, and a lone client is answered at once
+instead of waiting for company that does not come.
 """
 import collections
 import logging
@@ -45,7 +46,7 @@ class Batcher:
         self._jobs = collections.deque()
         self._cond = threading.Condition()
         self._closing = False
-        self._expect = max_batch  # requests per batch, from the last batch: how long to wait for more
+        self._expect = max_batch  # requests in the last round: how many to wait for
         self._thread = threading.Thread(target=self._work, name='kobert-news-model', daemon=True)
 
     def start(self):
@@ -93,6 +94,9 @@ class Batcher:
             if jobs is None:
                 return
             self._run(jobs)
+            if jobs[0].solo is None:
+                with self._cond:
+                    self._expect = len(jobs) + len(self._jobs)
 
     def _head(self):
         """(number of jobs at the queue's head that make the next batch, whether it can take no more)."""
@@ -120,10 +124,7 @@ class Batcher:
                 if full or count >= self._expect or left <= 0 or self._closing:
                     break
                 self._cond.wait(left)
-            jobs = [self._jobs.popleft() for _ in range(count)]
-            if jobs[0].solo is None:
-                self._expect = count
-            return jobs
+            return [self._jobs.popleft() for _ in range(count)]
 
     def _run(self, jobs):
         # A job whose client has gone was cancelled: it is dropped here, before its batch runs.
