@@ -62,7 +62,8 @@ def offline(predictor, texts, max_batch, clients):
     best = min(_timed(lambda: predictor.predict_articles(texts)) for _ in range(2))
     cpu_sorted = (time.process_time() - cpu) / (2 * len(texts))
     cpu = time.process_time()
-    grouped = _timed(lambda: [predictor.predict_articles(texts[i:i + clients]) for i in range(0, len(texts), clients)])
+    groups = [texts[i:i + clients] for i in range(0, len(texts), clients)]
+    grouped = _timed(lambda: [predictor.predict_articles(group) for group in groups])
     cpu_grouped = (time.process_time() - cpu) / len(texts)
     cpu = time.process_time()
     one = median_time(lambda t: predictor.predict_articles([t]), texts[:100])
@@ -236,8 +237,8 @@ def main():
             n, wall, lat = drive(server.port, texts, args.clients, args.requests, args.seconds)
             cpu_server, cpu_clients = cpu_seconds(server.proc.pid) - cpu_server, time.process_time() - cpu_clients
             after = server.stats()
-            rows.append(dict(rate=rate, grouped=grouped, one=one, full=full, rps1=n1 / wall1, p50_1=np.percentile(lat1, 50),
-                             rps=n / wall, p50=np.percentile(lat, 50), p95=np.percentile(lat, 95),
+            rows.append(dict(rate=rate, grouped=grouped, one=one, full=full, rps1=n1 / wall1,
+                             p50_1=np.percentile(lat1, 50), rps=n / wall, p50=np.percentile(lat, 50), p95=np.percentile(lat, 95),
                              p99=np.percentile(lat, 99), n=n, cpu_sorted=cpu_sorted, cpu_grouped=cpu_grouped,
                              cpu_server=cpu_server / n, cpu_clients=cpu_clients / n, cpu_one=cpu_one,
                              cpu_server1=cpu_server1 / n1,
@@ -251,10 +252,10 @@ def main():
           % (predictor.precision, len(texts), np.mean([len(t) for t in texts]), args.max_batch, args.max_wait_ms,
              os.environ.get('OMP_NUM_THREADS'), os.environ['OMP_WAIT_POLICY'], ' -> '.join('%.1f' % x for x in load)))
     print('round | offline texts/s | in groups of %d | one text ms | full batch ms | 1 client req/s | p50 ms | '
-          '%d clients texts/s | mean batch | p50 ms | p95 ms | p99 ms | vs offline | vs groups | p99 / full batch | '
-          '1-client p50 / one text' % (args.clients, args.clients))
+          '%d clients req/s = texts/s | mean batch | p50 ms | p95 ms | p99 ms | vs offline | vs groups | '
+          'p99 / full batch | 1-client p50 / one text' % (args.clients, args.clients))
     for i, r in enumerate(rows, 1):
-        print('%5d | %15.1f | %15.1f | %11.2f | %13.2f | %14.1f | %6.2f | %18.1f | %10.1f | %6.2f | %6.2f | %6.2f | '
+        print('%5d | %15.1f | %15.1f | %11.2f | %13.2f | %14.1f | %6.2f | %26.1f | %10.1f | %6.2f | %6.2f | %6.2f | '
               '%9.0f%% | %8.0f%% | %15.2fx | %22.2fx'
               % (i, r['rate'], r['grouped'], r['one'] * 1e3, r['full'] * 1e3, r['rps1'], r['p50_1'] * 1e3, r['rps'],
                  r['batch'], r['p50'] * 1e3, r['p95'] * 1e3, r['p99'] * 1e3, 100 * r['rps'] / r['rate'],

@@ -29,9 +29,9 @@ class Served:
 
     def __init__(self, weight, *args):
         env = dict(os.environ, KOBERT_HOME=KOBERT_HOME)
-        self.proc = subprocess.Popen([sys.executable, os.path.join(ROOT, 'serve.py'), '--port', '0',
-                                      '--gluon_weight_path', weight] + [str(a) for a in args],
-                                     cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        command = [sys.executable, os.path.join(ROOT, 'serve.py'), '--port', '0', '--gluon_weight_path', weight]
+        self.proc = subprocess.Popen(command + [str(a) for a in args], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, text=True)
         self.lines = []
         for line in self.proc.stderr:
             self.lines.append(line)
@@ -149,7 +149,8 @@ def test_api_docs_work_offline(server):
 def test_concurrent_requests_are_batched_and_answered_in_order(server, pipeline):
     articles = sample_articles()
     requests_ = [articles[i:i + 1 + i % 3] for i in range(0, 24, 2)]  # 12 requests of 1-3 articles
-    requests_[3] = requests_[3] + [{'title': '', 'body': '  '}, {'title': '대통령 신년 기자회견', 'body': LONG_BODY}]
+    requests_[3] = requests_[3] + [{'title': '', 'body': '  '},  # no text, and a text far past max_len
+                                   {'title': '대통령 신년 기자회견', 'body': LONG_BODY}]
     before = server.stats()
     answers = [None] * len(requests_)
     start = threading.Barrier(len(requests_))

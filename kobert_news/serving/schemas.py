@@ -12,8 +12,8 @@ class Article(BaseModel):
     model_config = ConfigDict(extra='forbid', strict=True,
                               json_schema_extra={'example': {'title': '손흥민 시즌 10호골',
                                                              'body': '토트넘 손흥민이 시즌 10호골을 터뜨렸다.'}})
-    title: Optional[str] = Field(None, description="the headline (CSV column title); empty or missing: none")
-    body: Optional[str] = Field(None, description='the article text (CSV column cleanBody); empty or missing: none')
+    title: Optional[str] = Field(None, description='the headline (CSV column title)')
+    body: Optional[str] = Field(None, description='the article text (CSV column cleanBody)')
 
 
 class PredictRequest(BaseModel):
