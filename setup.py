@@ -43,5 +43,6 @@ setup(
         'kobert-news-evaluate=kobert_news.cli.evaluate:entry', 'kobert-news-baseline=kobert_news.cli.baseline:entry',
         'kobert-news-record=kobert_news.cli.record:entry', 'kobert-news-clusters=kobert_news.cli.cluster_report:entry',
         'kobert-news-cache=kobert_news.cli.cache:entry',
+        'kobert-news-serve=kobert_news.cli.serve:entry',
     ]},
 )
