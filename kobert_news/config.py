@@ -34,6 +34,14 @@ MODES = {1: 'body only', 2: 'title only', 3: 'title + body',
 CLUSTER_MODES = (4, 5)
 
 
+# Integrated gradients (kobert_gluon.attribution): points on the path by default and at most, and
+# the token whose embedding the baseline puts at every position but [CLS] and [SEP] (the first is
+# the default; bench/bench_explain.py measures both).
+EXPLAIN_STEPS = 50
+EXPLAIN_MAX_STEPS = 1000
+EXPLAIN_BASELINES = ('pad', 'mask')
+
+
 class UserError(Exception):
     """A problem with the user's input or files: shown as one line, never a traceback."""
 
