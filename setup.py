@@ -13,7 +13,8 @@ def requirements(name):
         return [line.strip() for line in f if line.strip() and not line.startswith('#')]
 
 
-TEST_ONLY = ('pytest', 'cython')  # cython only builds gluonnlp's extension
+# cython only builds gluonnlp's extension; selenium drives the browser tests.
+TEST_ONLY = ('pytest', 'cython', 'selenium')
 runtime = [r for r in requirements('requirements.txt') if not r.startswith(TEST_ONLY)]
 
 with open(os.path.join(HERE, 'README.md'), encoding='utf-8') as f:
@@ -35,10 +36,11 @@ setup(
                   'kobert_news.configs': ['*.json'], 'kobert_news.data': ['sample.csv'],
                   'kobert_news': ['web/*']},
     install_requires=runtime,
-    extras_require={'test': [r for r in requirements('requirements.txt') if r.startswith('pytest')]},
+    extras_require={'test': [r for r in requirements('requirements.txt') if r.startswith(('pytest', 'selenium'))]},
     entry_points={'console_scripts': [
         'kobert-news-predict=kobert_news.cli.predict:entry', 'kobert-news-train=kobert_news.cli.train:entry',
         'kobert-news-evaluate=kobert_news.cli.evaluate:entry', 'kobert-news-baseline=kobert_news.cli.baseline:cli',
         'kobert-news-record=kobert_news.cli.record:cli', 'kobert-news-clusters=kobert_news.cli.cluster_report:cli',
+        'kobert-news-explain=kobert_news.cli.explain:entry',
     ]},
 )
