@@ -41,16 +41,17 @@ def without(words, i):
 
 def deletion(predictor, texts, explanations):
     """Per headline: (probability of the explained topic, after deleting the top word, mean after
-    deleting each word)."""
-    before, top, rand = [], [], []
+    deleting each word, the top word's position)."""
+    before, top, rand, where = [], [], [], []
     for text, e in zip(texts, explanations):
         words = text.split()
         variants = [without(words, i) for i in range(len(words))]
         p = predictor.predict_proba([text] + variants)[:, e.target]
+        where.append(int(np.argmax(e.attributions)))
         before.append(p[0])
-        top.append(p[1 + int(np.argmax(e.attributions))])
+        top.append(p[1 + where[-1]])
         rand.append(p[1:].mean())
-    return np.array(before), np.array(top), np.array(rand)
+    return np.array(before), np.array(top), np.array(rand), np.array(where)
 
 
 def bootstrap_ci(x, seed=0, n=10000):
@@ -82,12 +83,14 @@ def main():
           '| after deleting a random word | drop: top word | drop: random word | top - random, 95% CI '
           '| Wilcoxon p | s/headline |')
     print('|---|---|---|---|---|---|---|---|---|---|---|---|')
+    drops, tops = {}, {}
     for baseline in args.baselines:
         tic = time.time()
         explanations = explainer.explain(texts, steps=args.steps, baseline=baseline)
         seconds = (time.time() - tic) / len(texts)
         errors = np.array([e.completeness_error for e in explanations])
-        before, top, rand = deletion(predictor, texts, explanations)
+        before, top, rand, tops[baseline] = deletion(predictor, texts, explanations)
+        drops[baseline] = before - top
         gap = (before - top) - (before - rand)
         low, high = bootstrap_ci(gap, args.seed)
         print('| %s | %.1e | %.1e | %.1e | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f [%.3f, %.3f] | %.1e | %.2f |'
@@ -95,6 +98,13 @@ def main():
                  (before - top).mean(), (before - rand).mean(), gap.mean(), low, high, wilcoxon(gap).pvalue,
                  seconds))
         sys.stdout.flush()
+    if len(drops) == 2:  # the same headlines under both baselines: which finds the more decisive word?
+        (a, da), (b, db) = drops.items()
+        low, high = bootstrap_ci(da - db, args.seed)
+        print('\ndrop after deleting the top word, %s - %s: %+.4f [%+.4f, %+.4f] (95%% CI), Wilcoxon p %.1e; '
+              'the same top word in %.0f%% of the headlines'
+              % (a, b, (da - db).mean(), low, high, wilcoxon(da - db).pvalue if (da != db).any() else 1.0,
+                 100 * (tops[a] == tops[b]).mean()))
 
 
 if __name__ == '__main__':

@@ -15,11 +15,11 @@ body{font-family:%(stack)s;margin:2rem auto;max-width:60rem;padding:0 1rem;color
 h1{font-size:1.6rem;margin-bottom:.2rem}.meta,.note{color:#555;font-size:.9rem}
 article{border:1px solid #ddd;border-radius:8px;padding:1rem 1.2rem;margin:1.2rem 0}
 article h2{font-size:1.1rem;margin:0 0 .6rem}.record{color:#777;font-weight:normal;margin-right:.4rem}
-.bars{display:grid;grid-template-columns:max-content 1fr 4rem;gap:.15rem .6rem;align-items:center;font-size:.85rem;
-margin-bottom:.8rem}.track{display:block;background:#eee;border-radius:3px;height:.8rem}.fill{display:block;background:#4a78c2;height:100%%;
-border-radius:3px}.best .fill{background:#1f4f9c}.best{font-weight:bold}.num{text-align:right;
-font-variant-numeric:tabular-nums}.words{font-size:1.15rem;line-height:2.1;margin:.4rem 0;word-break:keep-all;
-overflow-wrap:anywhere}
+.bars{display:grid;grid-template-columns:max-content 1fr 4rem;gap:.15rem .6rem;align-items:center;
+font-size:.85rem;margin-bottom:.8rem}.track{display:block;background:#eee;border-radius:3px;height:.8rem}
+.fill{display:block;background:#4a78c2;height:100%%;border-radius:3px}.best .fill{background:#1f4f9c}
+.best{font-weight:bold}.num{text-align:right;font-variant-numeric:tabular-nums}
+.words{font-size:1.15rem;line-height:2.1;margin:.4rem 0;word-break:keep-all;overflow-wrap:anywhere}
 .w{padding:.15rem .25rem;border-radius:4px;margin-right:.1rem}.unread{color:#999;border-bottom:1px dotted #bbb}
 .legend .w{font-size:.95rem}.empty{color:#999;font-style:italic}
 """

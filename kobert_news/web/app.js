@@ -22,12 +22,7 @@
   };
   const topicName = (t) => (TOPICS_KO[t] ? TOPICS_KO[t] + ' (' + t + ')' : String(t));
 
-  function showMessage(text, kind) {
-    const box = $('message');
-    box.textContent = text;
-    box.className = kind || 'error';
-    box.hidden = false;
-  }
+  function showMessage(text) { $('message').textContent = text; $('message').hidden = false; }
   function clearMessage() { $('message').hidden = true; $('message').textContent = ''; }
   function setStatus(text) { $('status').textContent = text || ''; $('status').hidden = !text; }
 
@@ -148,7 +143,9 @@
     });
     parts.forEach((span, i) => { if (i) box.append(' '); box.append(span); });
     const notes = [];
-    if (result.target && result.target !== result.topic) notes.push('Words shaded for ' + topicName(result.target) + '.');
+    if (result.target && result.target !== result.topic) {
+      notes.push('Words shaded for ' + topicName(result.target) + '.');
+    }
     if (unread.length) {
       notes.push(read + ' of ' + words.length + ' words were read (the model reads a text\'s start); the rest count 0'
         + (unread.length > UNREAD_SHOWN ? ', ' + (unread.length - UNREAD_SHOWN) + ' of them not shown.' : '.'));
@@ -158,9 +155,9 @@
 
   // ------------------------------------------------------------------ the article form
 
-  function setBusy(busy) {
-    for (const id of ['classify', 'classify-csv']) $(id).disabled = busy;
-  }
+  const setBusy = (busy) => { $('classify').disabled = busy; $('classify-csv').disabled = busy; };
+  const failed = (e) => showMessage(e instanceof ApiError ? e.message
+    : 'Something went wrong on this page: ' + e.message);
 
   async function explainArticle(article) {
     const payload = { articles: [article] };
@@ -202,7 +199,8 @@
       $('result').hidden = false;
       await explainArticle(article);
     } catch (e) {
-      showMessage(e instanceof ApiError ? e.message : 'Something went wrong on this page: ' + e.message);
+      failed(e);
+      if (!$('words').childElementCount) $('words-note').textContent = 'No explanation: see the message above.';
     } finally {
       setStatus('');
       setBusy(false);
@@ -232,13 +230,11 @@
     }
     if (field || row.length) { row.push(field); rows.push(row); }
     const header = rows.shift() || [];
-    return rows.filter((r) => r.length > 1 || r[0]).map((r) => Object.fromEntries(header.map((h, j) => [h, r[j] || ''])));
+    return rows.filter((r) => r.length > 1 || r[0])
+      .map((r) => Object.fromEntries(header.map((h, j) => [h, r[j] || ''])));
   }
 
-  function csvRows(reply) {
-    if (reply.body !== null) return resultsOf(reply.body);
-    return parseCsv(reply.text);
-  }
+  const csvRows = (reply) => (reply.body !== null ? resultsOf(reply.body) : parseCsv(reply.text));
 
   function drawCsv(rows) {
     const tbody = $('csv-table').querySelector('tbody');
@@ -276,7 +272,7 @@
       await explainArticle(article);
       $('result').scrollIntoView();
     } catch (e) {
-      showMessage(e instanceof ApiError ? e.message : 'Something went wrong on this page: ' + e.message);
+      failed(e);
     } finally {
       setStatus('');
       setBusy(false);
@@ -300,7 +296,7 @@
       drawCsv(rows);
     } catch (e) {
       $('csv-result').hidden = true;
-      showMessage(e instanceof ApiError ? e.message : 'Something went wrong on this page: ' + e.message);
+      failed(e);
     } finally {
       setStatus('');
       setBusy(false);
