@@ -75,6 +75,8 @@ MODEL_CONFIGS = {
 # ---------------------------------------------------------------- where files live
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+# The page to try the classifier (index.html, app.js, style.css), served by the web app.
+WEB_DIR = os.path.join(PACKAGE_DIR, 'web')
 # A source checkout: the folder above the package (weights/, data/ and the root scripts are there).
 CHECKOUT_DIR = os.path.dirname(PACKAGE_DIR)
 # The original's weight file name; in a checkout, weights/ is where its README says to put it.

@@ -9,9 +9,7 @@ import os
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from kobert_news.config import UserError
-
-WEB = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'kobert_news', 'web')
+from kobert_news.config import WEB_DIR as WEB, UserError
 
 
 class Handler(BaseHTTPRequestHandler):
