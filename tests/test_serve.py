@@ -1,5 +1,6 @@
 """serve.py as a user runs it: the real server in its own process on a free loopback port, with a
-tiny real weight, driven over HTTP. Answers are checked against the predictor and main.py."""
+tiny real weight, driven over HTTP. Answers are checked against the predictor, main.py and
+explain.py."""
 import json
 import os
 import re
@@ -8,7 +9,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 
 import numpy as np
 import pandas as pd
@@ -17,54 +17,11 @@ import requests
 
 from kobert_news.config import TOPICS
 from tests.conftest import KOBERT_HOME, ROOT, needs_kobert
+from tests.served import TIMEOUT, Served, explanation_in_flight, wait_for
 
 pytestmark = needs_kobert
 SAMPLE = os.path.join(ROOT, 'data', 'sample.csv')
-TIMEOUT = 60  # seconds for any one HTTP exchange or process step
 LONG_BODY = '국회는 오늘 본회의를 열고 내년도 예산안을 처리했다. ' * 2000  # far past max_len tokens
-
-
-class Served:
-    """serve.py in a subprocess on port 0; `first_health` is /health asked the moment it listens."""
-
-    def __init__(self, weight, *args):
-        env = dict(os.environ, KOBERT_HOME=KOBERT_HOME)
-        command = [sys.executable, os.path.join(ROOT, 'serve.py'), '--port', '0', '--gluon_weight_path', weight]
-        self.proc = subprocess.Popen(command + [str(a) for a in args], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, text=True)
-        self.lines = []
-        for line in self.proc.stderr:
-            self.lines.append(line)
-            m = re.search(r'listening on http://127\.0\.0\.1:(\d+)', line)
-            if m:
-                self.base = 'http://127.0.0.1:%s' % m.group(1)
-                break
-        else:
-            raise AssertionError('serve.py did not start:\n' + ''.join(self.lines))
-        self.first_health = requests.get(self.url('/health'), timeout=TIMEOUT)
-        self._reader = threading.Thread(target=lambda: self.lines.extend(self.proc.stderr), daemon=True)
-        self._reader.start()
-        deadline = time.time() + 120
-        while requests.get(self.url('/health'), timeout=TIMEOUT).status_code != 200:
-            assert self.proc.poll() is None and time.time() < deadline, ''.join(self.lines)
-            time.sleep(0.05)
-
-    def url(self, path):
-        return self.base + path
-
-    def post(self, payload, path='/predict', **kw):
-        return requests.post(self.url(path), json=payload, timeout=TIMEOUT, **kw)
-
-    def stats(self):
-        return requests.get(self.url('/info'), timeout=TIMEOUT).json()['stats']
-
-    def stop(self, sig=signal.SIGTERM):
-        """(exit status, everything it wrote on stderr)."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        code = self.proc.wait(timeout=TIMEOUT)
-        self._reader.join(TIMEOUT)
-        return code, ''.join(self.lines)
 
 
 def stopped_counts(log):
@@ -75,7 +32,8 @@ def stopped_counts(log):
 
 @pytest.fixture(scope='module')
 def server(tiny_weight):
-    s = Served(tiny_weight, '--max_batch', 8, '--max_wait_ms', 50, '--max_articles', 40, '--max_body_kb', 512)
+    s = Served(tiny_weight, '--max_batch', 8, '--max_wait_ms', 50, '--max_articles', 40, '--max_body_kb', 512,
+               '--max_explain_articles', 4, '--max_explain_steps', 200)
     yield s
     code, log = s.stop()
     assert code == 0, log
@@ -135,7 +93,7 @@ def test_info_describes_the_weight(server, tiny_weight):
 
 def test_api_docs_work_offline(server):
     spec = requests.get(server.url('/openapi.json'), timeout=TIMEOUT).json()
-    assert {'/predict', '/predict/csv', '/health', '/info'} <= set(spec['paths'])
+    assert {'/predict', '/predict/csv', '/explain', '/health', '/info'} <= set(spec['paths'])
     html = requests.get(server.url('/docs'), timeout=TIMEOUT).text
     assets = re.findall(r'''(?:src|href)=["']([^"']+\.(?:js|css))["']''', html)
     assert len(assets) == 2 and not any(a.startswith(('http:', 'https:', '//')) for a in assets), assets
@@ -265,6 +223,71 @@ def test_bad_csv_uploads_are_422(server, tmp_path):
     assert_error(requests.post(server.url('/predict/csv'), timeout=TIMEOUT), 422, 'file')
 
 
+# ---------------------------------------------------------------- /explain
+
+def test_explain_equals_explain_py(server, tiny_weight, tmp_path, call):
+    """/explain answers what explain.py --format json writes for the same articles: the same words,
+    attributions, probabilities; a row without text kept, with its reason."""
+    df = pd.read_csv(SAMPLE, dtype=str, keep_default_na=False).head(3)
+    df.loc[1, ['title', 'cleanBody']] = ''
+    src, out = tmp_path / 'in.csv', tmp_path / 'why.json'
+    df.to_csv(str(src), index=False)
+    articles = [{'title': t, 'body': b} for t, b in zip(df['title'], df['cleanBody'])]
+    for target in (None, 'economy'):
+        flags = ['--target', target] if target else []
+        r = call('explain', '--gluon_weight_path', tiny_weight, '--data_path', src, '--save_path', out, '--steps', 8,
+                 *flags)
+        assert r.returncode == 0, r.stderr
+        expected = json.loads(out.read_text(encoding='utf-8'))
+        got = server.post(dict({'articles': articles, 'steps': 8}, **({'target': target} if target else {})),
+                          path='/explain')
+        assert got.status_code == 200, got.text
+        body = got.json()
+        assert body['steps'] == 8 and body['model']['mode'] == 3
+        assert [e['words'] for e in body['explanations']] == [e['words'] for e in expected]
+        assert body['explanations'][1]['topic'] is None and body['explanations'][1]['reason'] == 'no text for mode 3'
+        for e, x in zip(body['explanations'], expected):
+            assert (e['topic'], e['target'], e['text'], e['words_read']) == (x['topic'], x['target'], x['text'],
+                                                                             x['words_read'])
+            if x['topic'] is not None:  # equal here; float32 rounding allowed for other thread counts
+                assert e['attributions'] == pytest.approx(x['attributions'], rel=1e-6, abs=1e-9)
+                assert e['probabilities'] == pytest.approx(x['probabilities'], rel=1e-6)
+                assert (e['target'] == 'economy') == (target == 'economy')
+
+
+@pytest.mark.parametrize('payload, status, field, phrase', [
+    ({'articles': [{'title': '경제'}], 'target': 'weather'}, 422, 'target', 'Input should be'),
+    ({'articles': [{'title': '경제'}], 'steps': 0}, 422, 'steps', 'greater than or equal to 1'),
+    ({'articles': [{'title': '경제'}], 'steps': 1001}, 422, 'steps', 'less than or equal to 1000'),
+    ({'articles': [{'title': '경제'}], 'steps': 201}, 422, 'steps', 'at most 200 on this server'),
+    ({'articles': [{'title': '경제'}], 'steps': '8'}, 422, 'steps', 'valid integer'),
+    ({'articles': [{'title': '경제'}], 'baseline': 'mask'}, 422, 'baseline', 'Extra inputs'),
+    ({'articles': []}, 422, 'articles', 'at least 1'),
+    ({'articles': [{'title': '경제'}] * 5}, 413, None, '5 articles to explain in one request; the limit is 4'),
+])
+def test_explain_bad_requests(server, payload, status, field, phrase):
+    body = assert_error(server.post(payload, path='/explain'), status, phrase)
+    assert body.get('field') == field
+
+
+def test_one_explanation_at_a_time_and_a_gone_client_stops_it(server):
+    """A long explanation in flight: another is refused with 503 and Retry-After, /predict is still
+    answered (between two of its articles), and when its client leaves it stops after the article
+    in progress."""
+    before = server.stats()
+    with explanation_in_flight(server, articles=4, steps=200):
+        busy = server.post({'articles': [{'title': '경제'}], 'steps': 2}, path='/explain')
+        assert_error(busy, 503, 'busy with another explanation')
+        assert busy.headers['Retry-After'].isdigit()
+        assert server.post({'articles': [{'title': '경제'}]}).status_code == 200
+        assert server.info()['explaining']
+    after = server.stats()
+    # Jobs: the predict, and the articles the model took up before the client left: not all 4.
+    assert after['accepted'] - before['accepted'] - 1 < 4
+    ok = server.post({'articles': [{'title': '경제'}], 'steps': 2}, path='/explain')
+    assert ok.status_code == 200 and ok.json()['explanations'][0]['topic'] in TOPICS
+
+
 # ---------------------------------------------------------------- queue, disconnects, shutdown
 
 def test_full_queue_is_503_and_a_gone_client_is_dropped(tiny_weight):
@@ -313,13 +336,6 @@ def test_full_queue_is_503_and_a_gone_client_is_dropped(tiny_weight):
         code, log = s.stop(signal.SIGINT)  # Ctrl-C
     assert code == 0, log
     assert stopped_counts(log) == (final['accepted'], final['accepted'] - 1, 1)  # all answered but the gone one
-
-
-def wait_for(condition, seconds=TIMEOUT):
-    deadline = time.time() + seconds
-    while not condition():
-        assert time.time() < deadline, 'timed out'
-        time.sleep(0.02)
 
 
 def test_sigterm_under_load_loses_no_accepted_request(tiny_weight, pipeline):

@@ -6,14 +6,16 @@
          -d '{"articles": [{"title": "손흥민 시즌 10호골"}]}'
 
 POST /predict (JSON articles), POST /predict/csv (a CSV file in, main.py's output CSV out),
-GET /health (200 once the model is loaded and warmed), GET /info. One worker thread runs the
-model: requests are batched together, up to --max_batch articles, waiting at most --max_wait_ms
-for more. bf16/int8 are calibrated on --calib_path's texts, or on the packaged sample articles.
+POST /explain (each word's attribution to the topic, as explain.py), GET /health (200 once the
+model is loaded and warmed), GET /info, and at / a page to try it all in a browser. One worker
+thread runs the model: requests are batched together, up to --max_batch articles, waiting at most
+--max_wait_ms for more. bf16/int8 are calibrated on --calib_path's texts, or on the packaged sample articles.
 """
 import sys
 from dataclasses import dataclass, fields
 
 from kobert_news.cli.common import commands, parse
+from kobert_news.config import EXPLAIN_MAX_STEPS
 from kobert_news.options import (FilesArgs, InferenceArgs, Options, PredictConfig, ShapeArgs, WeightArgs,
                                  flag)
 
@@ -31,6 +33,10 @@ class ServeArgs(Options):
                                     'Retry-After', low=1, high=1000000)
     max_articles: int = flag(256, help='articles in one request (more: 413)', low=1, high=1000000)
     max_body_kb: int = flag(8192, help='size of a request body in KiB (more: 413)', low=1, high=4 << 20)
+    max_explain_articles: int = flag(8, help='articles in one /explain request (more: 413); one explanation runs '
+                                             'at a time, a second meanwhile gets 503', low=1, high=10000)
+    max_explain_steps: int = flag(200, help='most integration steps an /explain request may ask for (more: 422)',
+                                  low=1, high=EXPLAIN_MAX_STEPS)
 
 
 @dataclass
@@ -49,7 +55,8 @@ def main(argv=None):
     from kobert_news.serving.service import Service
     service = Service(cfg.predict_config(), cfg.max_batch, cfg.max_wait_ms, cfg.max_queue)
     # Requests in progress: the queue, a batch running, and as many again being read or answered.
-    limits = Limits(cfg.max_body_kb << 10, cfg.max_articles, max_requests=2 * cfg.max_queue + cfg.max_batch)
+    limits = Limits(cfg.max_body_kb << 10, cfg.max_articles, max_requests=2 * cfg.max_queue + cfg.max_batch,
+                    max_explain_articles=cfg.max_explain_articles, max_explain_steps=cfg.max_explain_steps)
     serve(cfg, service, create_app(service, limits))
 
 

@@ -1,7 +1,8 @@
-"""The FastAPI app: create_app(service, limits). Routes are registered in add_routes, and
-kobert_news/web/ (where present) is served under /web, its index.html at /. A new route that
-needs the model runs its work in the worker thread: service.batcher.call(fn) gives a Future of
-fn(), and answer(request, future) awaits it (None if the client has gone).
+"""The FastAPI app: create_app(service, limits). The classifier's routes are registered in
+add_routes, /explain in kobert_news.serving.explain, the page (kobert_news/web, at /) in
+kobert_news.serving.web. A new route that needs the model runs its work in the worker thread:
+service.batcher.call(fn) gives a Future of fn(), and kobert_news.serving.work.answer(request,
+future) awaits it (None if the client has gone).
 
 API docs (/docs, /redoc) come from fastapi-offline, which serves Swagger UI and ReDoc from the
 package itself: they work without a network.
@@ -19,18 +20,16 @@ from fastapi import File, Query, Request, UploadFile
 from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.responses import FileResponse, JSONResponse, Response
-from starlette.staticfiles import StaticFiles
+from starlette.responses import JSONResponse, Response
 
 from kobert_news.api import results
-from kobert_news.config import PACKAGE_DIR, TOPICS, UserError
-from kobert_news.serving.batcher import Closed
+from kobert_news.config import TOPICS, UserError
 from kobert_news.serving.errors import HANDLERS, RETRY_AFTER, Guard, error
-from kobert_news.serving.schemas import Error, PredictRequest, PredictResponse
+from kobert_news.serving.explain import add_explain
+from kobert_news.serving.schemas import FAILURES, Error, PredictRequest, PredictResponse
+from kobert_news.serving.web import add_web
+from kobert_news.serving.work import GONE, answer, ready
 
-WEB_DIR = os.path.join(PACKAGE_DIR, 'web')
-GONE = 499  # the client closed the connection before its answer (nobody reads this status)
-FAILURES = {413: {'model': Error}, 422: {'model': Error}, 503: {'model': Error}}
 DESCRIPTION = ('Korean news topic classification with a fine-tuned KoBERT. Requests from many clients are '
                'batched together; the answers equal main.py\'s for the same texts.')
 
@@ -40,6 +39,8 @@ class Limits:
     max_body_bytes: int = 8 << 20
     max_articles: int = 256
     max_requests: int = 512  # in progress at once: being read, queued, running or being answered
+    max_explain_articles: int = 8
+    max_explain_steps: int = 200
 
 
 def create_app(service, limits=None):
@@ -53,6 +54,7 @@ def create_app(service, limits=None):
         app.add_exception_handler(exc, handler)
     app.add_middleware(Guard, max_bytes=limits.max_body_bytes, max_requests=limits.max_requests)
     add_routes(app)
+    add_explain(app)
     add_web(app)
     return app
 
@@ -74,36 +76,6 @@ def _version():
         return 'checkout'
 
 
-def ready(request):
-    """The app's service, once its model is loaded and warmed; else 503."""
-    service = request.app.state.service
-    if not service.ready.is_set():
-        if service.error is not None:
-            raise Closed('the model failed to load: %s' % service.error)
-        raise HTTPException(503, 'the model is loading', headers={'Retry-After': RETRY_AFTER})
-    return service
-
-
-async def answer(request, future):
-    """The future's result, or None when the client disconnects first: its request is then
-    cancelled, and the worker drops it before its batch runs."""
-    result = asyncio.wrap_future(future)
-    gone = asyncio.ensure_future(_disconnect(request.receive))
-    try:
-        await asyncio.wait((result, gone), return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        if not result.done():
-            result.cancel()  # cancels the job too (asyncio passes it on)
-        gone.cancel()
-    return None if result.cancelled() else result.result()
-
-
-async def _disconnect(receive):
-    # The body has been read: the next message is the disconnect (uvicorn waits until there is one).
-    while (await receive())['type'] != 'http.disconnect':
-        pass
-
-
 def add_routes(app):
     limits = app.state.limits
 
@@ -117,13 +89,16 @@ def add_routes(app):
             return error(503, 'the model failed to load: %s' % service.error, status='failed')
         return error(503, 'the model is loading', headers={'Retry-After': RETRY_AFTER}, status='loading')
 
-    @app.get('/info', summary='the weight, its topics, mode, max_len, precision and md5; the settings; counters',
+    @app.get('/info', summary='the weight, its topics, mode, max_len, precision and md5; the settings; counters; '
+                         'whether an explanation is in progress',
              responses={503: {'model': Error}})
     async def info(request: Request):
         service = ready(request)
         return dict(service.info, serving=dict(service.settings, max_articles=limits.max_articles,
-                                               max_body_bytes=limits.max_body_bytes, max_requests=limits.max_requests),
-                    stats=service.stats)
+                                               max_body_bytes=limits.max_body_bytes, max_requests=limits.max_requests,
+                                               max_explain_articles=limits.max_explain_articles,
+                                               max_explain_steps=limits.max_explain_steps),
+                    stats=service.stats, explaining=request.app.state.explaining)
 
     @app.post('/predict', response_model=PredictResponse, responses=FAILURES,
               summary="topics of articles, in request order, as main.py finds them")
@@ -185,13 +160,3 @@ def _csv_bytes(frame, path):
     write_csv(frame, path)
     with open(path, 'rb') as f:
         return f.read()
-
-
-def add_web(app):
-    """kobert_news/web/ under /web, and its index.html at /, where the folder is there."""
-    if not os.path.isdir(WEB_DIR):
-        return
-    app.mount('/web', StaticFiles(directory=WEB_DIR), name='web')
-    index = os.path.join(WEB_DIR, 'index.html')
-    if os.path.isfile(index):
-        app.add_api_route('/', lambda: FileResponse(index), include_in_schema=False)

@@ -1,9 +1,10 @@
 """What the HTTP API reads and answers (pydantic models: validation and the OpenAPI schema)."""
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import Literal
 
-from kobert_news.config import TOPICS
+from kobert_news.config import EXPLAIN_MAX_STEPS, EXPLAIN_STEPS, TOPICS
 
 STRICT = ConfigDict(extra='forbid', strict=True)  # "3" is not a number, an unknown key is a typo
 
@@ -50,7 +51,42 @@ class PredictResponse(BaseModel):
     predictions: List[ArticleResult]
 
 
+class ExplainRequest(BaseModel):
+    model_config = STRICT
+    articles: List[Article] = Field(..., min_length=1, description='explained one after another, answered in '
+                                                                   'this order (at most --max_explain_articles)')
+    target: Optional[Literal[tuple(TOPICS)]] = Field(None, description="the topic to explain (default: each "
+                                                                         "article's predicted topic)")
+    steps: int = Field(EXPLAIN_STEPS, ge=1, le=EXPLAIN_MAX_STEPS,
+                       description="points on the integration path (at most the server's --max_explain_steps)")
+
+
+class Explanation(BaseModel):
+    text: str = Field(..., description="the model's text for the weight's mode")
+    topic: Optional[str] = Field(..., description='the most likely topic; null when the article has no text')
+    probability: Optional[float]
+    target: Optional[str] = Field(..., description='the topic explained')
+    probabilities: Optional[Dict[str, float]] = Field(..., description='every topic\'s probability')
+    words: List[str] = Field(..., description="the text's whitespace-separated words")
+    attributions: List[float] = Field(..., description="each word's share of the target logit's change from "
+                                                       "the baseline (0 past max_len)")
+    words_read: int = Field(..., description='how many words the model read (the rest are past max_len)')
+    logit_change: Optional[float] = Field(None, description='the target logit at the text minus at the baseline')
+    completeness_error: Optional[float] = Field(None, description='|sum of attributions - logit_change| / '
+                                                                  '|logit_change|')
+    reason: Optional[str] = Field(None, description='why topic is null')
+
+
+class ExplainResponse(BaseModel):
+    model: ModelInfo
+    steps: int
+    explanations: List[Explanation]
+
+
 class Error(BaseModel):
     error: str = Field(..., description='what went wrong, in one line')
     field: Optional[str] = Field(None, description='422: the first field at fault, e.g. articles.0.title')
     errors: Optional[list] = Field(None, description='422: every field at fault, with its message')
+
+
+FAILURES = {413: {'model': Error}, 422: {'model': Error}, 503: {'model': Error}}  # the routes' error answers

@@ -1,11 +1,13 @@
 """A weight behind the batching worker: loaded and warmed in the worker thread, classifying
-articles as main.py does (Pipeline's processor and predictor), and describing itself for /info."""
+articles as main.py does (Pipeline's processor and predictor), explaining them as explain.py does
+(kobert_news.api.Classifier.explain), and describing itself for /info."""
 import logging
 import os
 import threading
 
 import numpy as np
 
+from kobert_news.api import Classifier
 from kobert_news.config import sample_csv
 from kobert_news.serving.batcher import Batcher
 
@@ -22,6 +24,7 @@ class Service:
         self.settings = {'max_batch': max_batch, 'max_wait_ms': max_wait_ms, 'max_queue': max_queue,
                          'batch_size': cfg.batch_size, 'top_k': cfg.top_k or 1}
         self.pipeline = None
+        self.classifier = None  # the pipeline's Classifier: its explainer loads on the first explanation
         self.model = None  # {weight, md5, mode, max_len, precision}: in every answer
         self.info = None  # the model's whole description, for /info
         self.ready = threading.Event()
@@ -69,7 +72,7 @@ class Service:
         log.info('loading %s (%s)', cfg.gluon_weight_path, cfg.precision)
         pipeline = Pipeline.load(cfg, calib_frame=calib_frame)
         predictor = pipeline.predictor
-        self.pipeline = pipeline
+        self.pipeline, self.classifier = pipeline, Classifier(pipeline)
         self._warm_up()
         self.model = {'weight': os.path.basename(cfg.gluon_weight_path), 'md5': weight_md5(cfg.gluon_weight_path),
                       'mode': pipeline.processor.mode, 'max_len': predictor.max_len, 'precision': predictor.precision}
@@ -118,6 +121,10 @@ class Service:
         from kobert_gluon.pipeline import Pipeline
         pipeline = Pipeline(self.pipeline.predictor, self.pipeline.processor, top_k or self.cfg.top_k)
         return self.batcher.call(lambda: pipeline.predict_frame(frame, source))
+
+    def submit_explain(self, article, target, steps):
+        """A Future of Classifier.explain([article], target, steps), run alone in the worker."""
+        return self.batcher.call(lambda: self.classifier.explain([article], target, steps))
 
     def prediction(self, rows):
         """The Prediction (kobert_gluon.pipeline) of some of _classify's results."""
