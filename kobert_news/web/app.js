@@ -30,16 +30,8 @@
 
   class ApiError extends Error {}
 
-  // The server's reason, from a JSON error ({"detail": ...} as FastAPI writes it, or {"error": ...}).
-  function reason(body) {
-    if (!body || typeof body !== 'object') return '';
-    const detail = body.detail !== undefined ? body.detail : (body.error !== undefined ? body.error : body.message);
-    if (Array.isArray(detail)) {
-      return detail.map((d) => (d && d.msg ? (d.loc ? d.loc.join('.') + ': ' : '') + d.msg : JSON.stringify(d)))
-        .join('; ');
-    }
-    return typeof detail === 'string' ? detail : (detail ? JSON.stringify(detail) : '');
-  }
+  // The server's reason: its errors are JSON, {"error": "one line", ...}.
+  const reason = (body) => (body && typeof body.error === 'string' ? body.error : '');
 
   async function call(path, init) {
     const controller = new AbortController();
@@ -62,47 +54,42 @@
     } catch (e) {
       body = null;
     }
-    if (!response.ok) {
-      const why = reason(body) || text.slice(0, 300).trim();
-      if (response.status === 503) {
-        throw new ApiError('The server is busy (503): try again in a moment.' + (why ? ' ' + why : ''));
-      }
-      if (response.status === 413) throw new ApiError('Too large for the server (413).' + (why ? ' ' + why : ''));
-      throw new ApiError((why || response.statusText || 'The request failed') + ' (' + response.status + ')');
+    if (!response.ok) {  // the server's reason, else one for the status
+      const why = reason(body) || { 413: 'too large for the server', 503: 'the server is busy: try again shortly' }[
+        response.status] || text.slice(0, 300).trim() || response.statusText || 'the request failed';
+      throw new ApiError(why + ' (' + response.status + ')');
     }
     if (body === null && type.includes('json')) throw new ApiError('The server sent a reply that is not JSON.');
-    return { body: body, text: text, type: type };
+    return { body: body, text: text };
   }
 
   const postJson = (path, payload) => call(path, {
     method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(payload),
   });
 
-  // A list of per-article results, whether the server sends a list or {"results": [...]}.
-  function resultsOf(body) {
-    if (Array.isArray(body)) return body;
-    for (const key of ['results', 'predictions', 'explanations']) {
-      if (body && Array.isArray(body[key])) return body[key];
+  // The first per-article result of /predict ("predictions") or /explain ("explanations"); no text
+  // for the weight's mode (1 reads the body only, 2 the title only) is an error here.
+  function firstOf(reply, key) {
+    const body = reply.body;
+    if (!body || !Array.isArray(body[key]) || !body[key].length) {
+      throw new ApiError('The server sent a reply this page does not understand.');
     }
-    throw new ApiError('The server sent a reply this page does not understand.');
+    const result = body[key][0];
+    if (result.topic === null) {
+      const reads = { 1: 'the body only', 2: 'the title only' }[body.model && body.model.mode];
+      throw new ApiError('Nothing to classify: ' + result.reason + (reads ? ' (this weight reads ' + reads + ').' : '.'));
+    }
+    return result;
   }
 
   // ------------------------------------------------------------------ drawing
 
-  // [[topic, probability], ...] from /explain's "probabilities" or /predict's "top_k".
-  function probabilityPairs(result) {
-    if (result.probabilities && typeof result.probabilities === 'object') {
-      return Object.entries(result.probabilities);
-    }
-    if (Array.isArray(result.top_k)) return result.top_k.map((t) => [t.topic, t.probability]);
-    return [[result.topic, result.probability]];
-  }
-
   function drawBars(result) {
     const bars = $('bars');
     bars.replaceChildren();
-    const pairs = probabilityPairs(result).filter((p) => typeof p[1] === 'number')
-      .sort((a, b) => b[1] - a[1]);
+    // /explain's "probabilities" ({topic: p}) or /predict's "top_k" ([{topic, probability}]).
+    const pairs = (result.probabilities ? Object.entries(result.probabilities)
+      : result.top_k.map((t) => [t.topic, t.probability])).sort((a, b) => b[1] - a[1]);
     for (const [topic, p] of pairs) {
       const best = topic === result.topic ? ' best' : '';
       const track = el('span', 'track');
@@ -111,8 +98,7 @@
       track.appendChild(fill);
       bars.append(el('span', 'name' + best, topicName(topic)), track, el('span', 'num' + best, p.toFixed(3)));
     }
-    $('result-topic').textContent = result.topic === null || result.topic === undefined ? 'No topic'
-      : topicName(result.topic) + ' ' + Number(result.probability).toFixed(3);
+    $('result-topic').textContent = topicName(result.topic) + ' ' + result.probability.toFixed(3);
   }
 
   function shade(value, scale) {
@@ -124,15 +110,15 @@
   function drawWords(result) {
     const box = $('words');
     box.replaceChildren();
-    const words = result.words || [];
-    const attributions = result.attributions || [];
-    const read = Number.isInteger(result.words_read) ? result.words_read : words.length;
+    const words = result.words;
+    const attributions = result.attributions;
+    const read = result.words_read;
     const scale = attributions.slice(0, read).reduce((m, a) => Math.max(m, Math.abs(a)), 0);
     const parts = [];
     words.slice(0, read).forEach((word, i) => {
       const span = el('span', 'w', word);
       span.style.background = shade(attributions[i], scale);
-      span.title = (attributions[i] >= 0 ? '+' : '') + Number(attributions[i]).toFixed(4);
+      span.title = (attributions[i] >= 0 ? '+' : '') + attributions[i].toFixed(4);
       parts.push(span);
     });
     const unread = words.slice(read);
@@ -169,10 +155,7 @@
     }
     payload.steps = steps;
     setStatus('Explaining: finding the words behind the topic...');
-    const result = resultsOf((await postJson('/explain', payload)).body)[0];
-    if (!result || result.topic === null || result.topic === undefined) {
-      throw new ApiError((result && result.reason) || 'The server found no text to explain.');
-    }
+    const result = firstOf(await postJson('/explain', payload), 'explanations');
     drawBars(result);
     drawWords(result);
   }
@@ -187,12 +170,10 @@
     }
     setBusy(true);
     $('csv-result').hidden = true;
+    $('result').hidden = true;
     try {
       setStatus('Classifying...');
-      const predicted = resultsOf((await postJson('/predict', { articles: [article], top_k: 8 })).body)[0];
-      if (!predicted || predicted.topic === null || predicted.topic === undefined) {
-        throw new ApiError((predicted && predicted.reason) || 'The server found no text to classify.');
-      }
+      const predicted = firstOf(await postJson('/predict', { articles: [article], top_k: 8 }), 'predictions');
       $('words').replaceChildren();
       $('words-note').textContent = '';
       drawBars(predicted);
@@ -234,18 +215,16 @@
       .map((r) => Object.fromEntries(header.map((h, j) => [h, r[j] || ''])));
   }
 
-  const csvRows = (reply) => (reply.body !== null ? resultsOf(reply.body) : parseCsv(reply.text));
-
   function drawCsv(rows) {
     const tbody = $('csv-table').querySelector('tbody');
     tbody.replaceChildren();
     rows.slice(0, CSV_ROWS_SHOWN).forEach((row, i) => {
-      const topic = row.topic !== undefined ? row.topic : row.predicted;
-      const p = row.probability === '' || row.probability === null ? NaN : Number(row.probability);
-      const article = { title: row.title || '', body: row.cleanBody || row.body || '' };
+      // main.py's columns: the input's, then predicted and probability (empty for a row without text).
+      const topic = row.predicted;
+      const p = row.probability ? Number(row.probability) : NaN;
+      const article = { title: row.title || '', body: row.cleanBody || '' };
       const tr = el('tr');
-      tr.append(el('td', 'num', String(row.record || i + 1)),
-        el('td', 'text', article.title || article.body || row.text || ''),
+      tr.append(el('td', 'num', String(i + 1)), el('td', 'text', article.title || article.body),
         el('td', '', topic ? topicName(topic) : '(no text)'), el('td', 'num', Number.isNaN(p) ? '' : p.toFixed(3)));
       const cell = el('td');
       if (topic && (article.title || article.body)) {
@@ -291,7 +270,7 @@
     $('result').hidden = true;
     try {
       setStatus('Classifying ' + file.name + '...');
-      const rows = csvRows(await call('/predict/csv', { method: 'POST', body: form }));
+      const rows = parseCsv((await call('/predict/csv', { method: 'POST', body: form })).text);
       if (!rows.length) throw new ApiError('The server sent no rows back.');
       drawCsv(rows);
     } catch (e) {
