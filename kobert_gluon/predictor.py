@@ -125,6 +125,8 @@ class Predictor:
             self.net = int8.cached(key, default_cache_dir('int8', self.cache_dir), build_fp32, batches)
         else:
             self.net = int8.uncached(build_fp32, batches)
+        b = self.batcher
+        self.batcher = Batcher(b.tokenizer, b.max_len, b.batch_size, b.ctx, round_to=1)  # see batching.ROUND_TO
 
     def processor(self, args, mode=None):
         """The NewsProcessor that builds this weight's input text (see text_mode); args names the

@@ -178,3 +178,20 @@ def test_set_precision_int8_lets_the_fp32_net_go(kobert_home, tmp_path):
     direct = Predictor.from_weight(WEIGHT, kobert_home, cache_dir=str(tmp_path / 'other'), precision='int8',
                                    calib_texts=TITLES)
     np.testing.assert_array_equal(p.predict_proba(TITLES), direct.predict_proba(TITLES))
+
+
+def test_int8_batches_at_exact_lengths(kobert_home, tmp_path):
+    """The int8 graph takes every length as it comes (no rounding up to a multiple of 8), and its
+    numbers are the same either way: padding is masked, and int8 sums are exact."""
+    if not precision.supported('int8'):
+        pytest.skip('this CPU lacks int8 instructions')
+    from kobert_gluon.batching import ROUND_TO, Batcher
+    p = Predictor.from_weight(WEIGHT, kobert_home, cache_dir=str(tmp_path), precision='int8', calib_texts=TITLES)
+    assert p.batcher.round_to == 1
+    lengths = [len(x) for x in p.batcher.encode(TITLES)]
+    assert [tokens.shape[1] for t in TITLES for _, tokens, _ in p.batcher.batches([t])] == lengths
+    assert any(n % ROUND_TO for n in lengths)
+    exact = p.predict_proba(TITLES)
+    p.batcher = Batcher(p.tokenizer, p.max_len, round_to=ROUND_TO)
+    assert {tokens.shape[1] % ROUND_TO for _, tokens, _ in p.batcher.batches(TITLES)} == {0}
+    np.testing.assert_array_equal(p.predict_proba(TITLES), exact)
