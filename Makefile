@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PY37  := $(shell python3.7 -c 'import sys' >/dev/null 2>&1 && echo python3.7 || \
            ls -d $$(pyenv root 2>/dev/null || echo $$HOME/.pyenv)/versions/3.7.*/bin/python3.7 2>/dev/null | sort -V | tail -n 1)
 
-.PHONY: demo test env bench clean default-weight record wheel hf-env
+.PHONY: demo test env browser bench clean default-weight record wheel hf-env
 
 YNAT ?= ../shared/data/ynat/ynat_headlines.csv
 # The shipped default weight: small configuration, from scratch, on all KLUE-YNAT headlines, for the
@@ -35,11 +35,25 @@ $(STAMP): requirements.txt setup.py Makefile
 demo: $(STAMP)
 	$(PY) main.py --data_path data/sample.csv
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest -q tests
 
 wheel: $(STAMP)
 	$(PY) -m build --no-isolation --outdir dist .
+
+# Headless Chromium and its driver, for the browser tests (Debian packages): installed once where
+# apt-get can run (as root), quietly skipped when present; elsewhere the browser tests skip, saying why.
+BROWSER_PKGS := chromium chromium-driver
+APT := DEBIAN_FRONTEND=noninteractive timeout 900 apt-get -q -y -o Dpkg::Use-Pty=0
+browser:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "warning: $(BROWSER_PKGS) missing and not installable here (needs root and apt-get): browser tests skip"; \
+	  exit 0; fi; \
+	echo "installing $(BROWSER_PKGS) for the browser tests"; \
+	{ $(APT) install --no-install-recommends $(BROWSER_PKGS) >/dev/null 2>&1 || \
+	  { timeout 300 apt-get -q update >/dev/null && $(APT) install --no-install-recommends $(BROWSER_PKGS) >/dev/null; }; } || \
+	echo "warning: could not install $(BROWSER_PKGS): browser tests skip"
 
 bench: $(STAMP)
 	$(PY) bench/bench_inference.py --config small --seq_len 128

@@ -13,9 +13,10 @@ def requirements(name):
         return [line.strip() for line in f if line.strip() and not line.startswith('#')]
 
 
-# Needed by the tests and the build only (pytest; build for the wheel test; cython builds gluonnlp's
-# extension when pip compiles it). protobuf stays: the export reads sentencepiece's model proto.
-TEST_ONLY = ('pytest', 'build', 'pyproject_hooks', 'tomli', 'cython')
+# Needed by the tests and the build only (pytest; build for the wheel test; selenium drives the browser
+# tests; cython builds gluonnlp's extension when pip compiles it). protobuf stays: the export reads
+# sentencepiece's model proto.
+TEST_ONLY = ('pytest', 'build', 'pyproject_hooks', 'tomli', 'cython', 'selenium')
 runtime = [r for r in requirements('requirements.txt') if not r.startswith(TEST_ONLY)]
 
 with open(os.path.join(HERE, 'README.md'), encoding='utf-8') as f:
@@ -43,5 +44,7 @@ setup(
         'kobert-news-evaluate=kobert_news.cli.evaluate:entry', 'kobert-news-baseline=kobert_news.cli.baseline:entry',
         'kobert-news-record=kobert_news.cli.record:entry', 'kobert-news-clusters=kobert_news.cli.cluster_report:entry',
         'kobert-news-cache=kobert_news.cli.cache:entry',
+        'kobert-news-serve=kobert_news.cli.serve:entry',
+        'kobert-news-explain=kobert_news.cli.explain:entry',
     ]},
 )

@@ -116,7 +116,7 @@ def _project_keys(weight_path, meta, max_len):
     keys = {'mode': meta['mode'], 'max_len': max_len, 'weight': os.path.basename(weight_path),
             'vocab': meta.get('vocab')}
     if meta['mode'] in (4, 5):
-        from preprocess.clusters import CLUSTER_PREFIX
+        from kobert_news.config import CLUSTER_PREFIX
         keys.update(base_mode=meta.get('base_mode', 3), clusters=meta['clusters'], clusters_file=CLUSTERS_FILE)
         keys['cluster_input'] = ("text = '%s' + article text" % CLUSTER_PREFIX if meta['mode'] == 4 else
                                  "inputs_embeds = word_embeddings(input_ids); inputs_embeds[:, 0] += "

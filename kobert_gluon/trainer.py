@@ -64,7 +64,7 @@ def pretrained_body(cfg):
         return None
 
 
-def build_model(cfg, tokenizer, samples, num_clusters=0, ctx=mx.cpu()):
+def build_model(cfg, tokenizer, samples=(), num_clusters=0, ctx=mx.cpu()):
     """(net, pretrained body path): checked to save in the original's layout before any training."""
     mcfg = MODEL_CONFIGS[cfg.model]
     if len(tokenizer.vocab) != mcfg.vocab_size:

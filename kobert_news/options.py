@@ -226,8 +226,6 @@ class TrainConfig(InputArgs, ShapeArgs, FilesArgs, SplitArgs, ClusterArgs, Recip
         limit = MODEL_CONFIGS[self.model].max_length
         if self.max_len > limit:
             raise UserError('--max_len %d is over the %d positions of --model %s' % (self.max_len, limit, self.model))
-        if not self.data_path:
-            raise UserError('no training data: give --data_path')
 
 
 @dataclass

@@ -143,3 +143,16 @@ def call(capsys):
         out, err = capsys.readouterr()
         return Result(code, out, err)
     return run
+
+
+@pytest.fixture(scope='session')
+def browser(tmp_path_factory):
+    """A headless Chromium driven by selenium (tests/browser.py), with a fresh profile. Skips, saying
+    why, only where the browser or selenium is not installed (`make browser` installs the browser)."""
+    from tests import browser as chromium
+    why = chromium.missing()
+    if why:
+        pytest.skip(why)
+    driver = chromium.start(tmp_path_factory.mktemp('chromium-profile'))
+    yield driver
+    driver.quit()

@@ -45,7 +45,7 @@ def test_bert_adam_equals_gluonnlp(hf_python):
             opt.update(i, x, mx.nd.array(g), states[i])
     for mine, theirs in zip(got['w'], weights):
         assert np.allclose(mine, theirs.asnumpy(), rtol=1e-5, atol=1e-7)
-    from kobert_gluon.trainer import lr_at
+    from kobert_gluon.recipe import lr_at
     assert got['lr'] == [lr_at(k, 10, 3, 1.0) for k in range(10)] and got['lr'][0] == 0.0
 
 
