@@ -83,7 +83,7 @@ def cached(key_, cache_dir, build_fp32, batches):
         except (mx.base.MXNetError, AssertionError, ValueError, OSError) as e:
             log.warning('cache entry %s does not load (%s): rebuilding it', folder, type(e).__name__)
             shutil.rmtree(folder, ignore_errors=True)
-    log.info('quantizing to int8 (seconds for small models, about a minute for kobert; cached afterwards)')
+    log.info('quantizing to int8 (seconds for small models, 15-20 s for kobert on 2 cores; cached afterwards)')
     folder = cache.store(cache_dir, key_, lambda tmp: quantize(build_fp32, batches, tmp), {'kind': 'int8'})
     release_memory()
     return load(folder, n_inputs)
@@ -103,7 +103,7 @@ def uncached(build_fp32, batches):
 def quantize(build_fp32, batches, folder):
     """Write the int8 model of build_fp32()'s net, calibrated on batches (lists of its inputs), to
     folder as SYMBOL and PARAMS. The fp32 net lives only inside this call. A progress bar (or a log
-    line every 30 s) counts the steps: about a minute for kobert."""
+    line every 30 s) counts the steps: 15-20 s for kobert on 2 cores."""
     from mxnet.contrib import quantization as q
     return_freed_memory()  # what the fp32 model and the calibration free goes back to the system
     names = ['data%d' % i for i in range(len(batches[0]))]
