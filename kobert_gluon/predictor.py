@@ -6,7 +6,9 @@ import mxnet as mx
 import numpy as np
 
 from kobert_gluon import clusters as clusters_lib
+from kobert_gluon import int8
 from kobert_gluon import model as model_lib
+from kobert_gluon import precision as prec
 from kobert_gluon.batching import Batcher
 from kobert_gluon.fused import fuse_attention
 from kobert_gluon.tokenizer import KoBERTTokenizer, same_vocab
@@ -67,7 +69,8 @@ class Predictor:
     def from_weight(cls, weight_path, kobert_dir=None, max_len=None, batch_size=32, ctx=mx.cpu(), cache_dir=None,
                     precision='fp32', calib_texts=()):
         """The predictor of a weight file, at a precision (int8 and bf16 are prepared on calib_texts:
-        articles' text in the weight's mode, as predict_articles takes them)."""
+        articles' text in the weight's mode, as predict_articles takes them). An int8 model in the
+        cache is loaded alone: no fp32 graph is built and no fp32 weight read."""
         meta = model_lib.read_meta(weight_path)
         tokenizer = KoBERTTokenizer.load(kobert_dir)
         check_vocab(meta, tokenizer, weight_path)
@@ -75,41 +78,61 @@ class Predictor:
         placer = None
         if meta['mode'] in CLUSTER_MODES:
             placer = ClusterPlacer(meta, weight_path, kobert_dir, cache_dir)
-        net, _ = inference_net(weight_path, ctx)
-        predictor = cls(net, tokenizer, meta['topics'], max_len, batch_size, ctx, meta=meta, placer=placer)
+        predictor = cls(None, tokenizer, meta['topics'], max_len, batch_size, ctx, meta=meta, placer=placer)
         predictor.weight_path, predictor.cache_dir = weight_path, cache_dir
-        if precision != 'fp32':
+        precision = prec.effective(precision)
+        if precision == 'int8':
+            predictor._to_int8(*predictor._calibration(precision, calib_texts),
+                               build_fp32=lambda: inference_net(weight_path, ctx)[0])
+            predictor.precision = precision
+        else:
+            predictor.net, _ = inference_net(weight_path, ctx)
             predictor.set_precision(precision, calib_texts)
         return predictor
 
     def set_precision(self, precision, calib_texts=()):
-        """fp32, bf16 or int8, prepared on texts like those to predict (as predict_articles takes
-        them): int8 is calibrated on a sample covering their lengths, placed in the weight's clusters
-        for modes 4 and 5. Returns the precision in effect (fp32 on a CPU without bf16 or VNNI)."""
-        from kobert_gluon import precision as prec
+        """fp32, bf16 or int8 of the fp32 net held, prepared on texts like those to predict (as
+        predict_articles takes them): int8 is calibrated on a sample covering their lengths, placed
+        in the weight's clusters for modes 4 and 5, and the fp32 net is let go. Returns the
+        precision in effect (fp32 on a CPU without bf16 or VNNI)."""
         precision = prec.effective(precision)
         if precision != 'fp32':
-            texts = list(calib_texts)
-            if not texts:
-                raise UserError('%s needs sample texts to prepare the model on' % precision)
-            sample = prec.calibration_sample(texts, [len(x) for x in self.batcher.encode(texts)])
-            clusters = None
-            if self.mode in CLUSTER_MODES:  # calibrate on what the model will see: placed articles
-                sample, clusters = self.place(sample)
-            batches = [self._inputs(tokens, lengths, rows, clusters if self.mode == 5 else None)
-                       for rows, tokens, lengths in self.batcher.batches(sample)]
+            batches, seen = self._calibration(precision, calib_texts)
             if precision == 'bf16':
                 self.net(*batches[0])  # AMP converts the graph of a hybridized net that has run
                 self.net = prec.to_bf16(self.net)
-            elif self.weight_path:  # a weight file: keep the quantized model for the next run
-                seen = sample if self.mode != 5 else ['%d %s' % (c, t) for c, t in zip(clusters, sample)]
-                self.net = prec.cached_int8(prec.int8_key(model_lib.weight_md5(self.weight_path), self.max_len, seen),
-                                            default_cache_dir('int8', self.cache_dir),
-                                            lambda: prec.to_int8(self.net, batches), len(batches[0]))
             else:
-                self.net = prec.to_int8(self.net, batches)
+                held = [self.net]  # handed over, so that nothing here keeps the fp32 net alive
+                self.net = None
+                self._to_int8(batches, seen, build_fp32=held.pop)
         self.precision = precision
         return precision
+
+    def _calibration(self, precision, texts):
+        """(input batches, texts as the model sees them) of the calibration sample of texts."""
+        texts = list(texts)
+        if not texts:
+            raise UserError('%s needs sample texts to prepare the model on' % precision)
+        sample = prec.calibration_sample(texts, [len(x) for x in self.batcher.encode(texts)])
+        clusters = None
+        if self.mode in CLUSTER_MODES:  # calibrate on what the model will see: placed articles
+            sample, clusters = self.place(sample)
+        clusters = clusters if self.mode == 5 else None
+        batches = [self._inputs(tokens, lengths, rows, clusters)
+                   for rows, tokens, lengths in self.batcher.batches(sample)]
+        seen = sample if clusters is None else ['%d %s' % (c, t) for c, t in zip(clusters, sample)]
+        return batches, seen
+
+    def _to_int8(self, batches, seen, build_fp32):
+        """The int8 model: from the cache for a weight file (quantized and stored on a miss), else
+        quantized now; build_fp32() is called only when quantizing."""
+        if self.weight_path:
+            key = int8.key(model_lib.weight_md5(self.weight_path), self.max_len, seen)
+            self.net = int8.cached(key, default_cache_dir('int8', self.cache_dir), build_fp32, batches)
+        else:
+            self.net = int8.uncached(build_fp32, batches)
+        b = self.batcher
+        self.batcher = Batcher(b.tokenizer, b.max_len, b.batch_size, b.ctx, round_to=1)  # see batching.ROUND_TO
 
     def processor(self, args, mode=None):
         """The NewsProcessor that builds this weight's input text (see text_mode); args names the

@@ -41,25 +41,31 @@ def weight_md5(path):
     hashing a 369 MB kobert file takes about a second, a lookup nothing."""
     st = os.stat(path)
     key = '%s|%d|%d' % (os.path.realpath(path), st.st_size, st.st_mtime_ns)
-    book = os.path.join(cache_root(), 'md5.json')
+    return _remembered('md5.json', key, lambda: md5sum(path), lambda v: isinstance(v, str), st.st_size,
+                       keep=lambda k: os.path.exists(k.split('|')[0]))
+
+
+def _remembered(book_name, key, compute, valid, size, keep=lambda key: True):
+    """compute(), or the value remembered under key in the cache folder's JSON book_name (where
+    valid(value)); files of 1 MB or less are cheaper to read again than to book-keep."""
+    book = os.path.join(cache_root(), book_name)
     try:
         with open(book, encoding='utf-8') as f:
             known = json.load(f)
-        if isinstance(known, dict) and isinstance(known.get(key), str):
+        if isinstance(known, dict) and valid(known.get(key)):
             return known[key]
     except (OSError, ValueError, RecursionError):
         known = {}
-    digest = md5sum(path)
-    if st.st_size > 1 << 20:  # small files are cheaper to hash than to book-keep
+    value = compute()
+    if size > 1 << 20:
         try:
             os.makedirs(os.path.dirname(book), exist_ok=True)
-            known = {k: v for k, v in (known if isinstance(known, dict) else {}).items()
-                     if os.path.exists(k.split('|')[0])}
-            known[key] = digest
+            known = {k: v for k, v in (known if isinstance(known, dict) else {}).items() if keep(k)}
+            known[key] = value
             atomic_write_text(book, json.dumps(known, indent=0))
         except OSError:
-            pass  # a read-only home: hash again next time
-    return digest
+            pass  # a read-only home: compute again next time
+    return value
 
 
 def _checksum(meta):
@@ -69,8 +75,23 @@ def _checksum(meta):
 
 # ---------------------------------------------------------------- params files
 
+DESCRIPTION_KEYS = ('num_layers', 'units', 'vocab_size', 'keys', 'hidden_size', 'max_length', 'num_classes',
+                    'num_clusters')
+
+
 def describe_params(path):
-    """Architecture read off a params file's shapes."""
+    """Architecture read off a params file's shapes, remembered by the file's md5: reading them loads
+    the whole fp32 model (370 MB for kobert), which a run on the cached int8 model never needs."""
+    return _remembered('params.json', weight_md5(path), lambda: _read_description(path),
+                       _is_description, os.path.getsize(path))
+
+
+def _is_description(value):
+    return isinstance(value, dict) and sorted(value) == sorted(DESCRIPTION_KEYS) and \
+        all(type(v) is int for v in value.values())
+
+
+def _read_description(path):
     try:
         arrays = mx.nd.load(path)
     except mx.base.MXNetError:

@@ -10,7 +10,7 @@ import pytest
 import kobert_gluon
 from kobert_news.config import MODEL_CONFIGS, TOPICS
 from kobert_gluon import model
-from kobert_gluon.fused import FusedSelfAttention, fuse_attention
+from kobert_gluon.fused import FirstPositionCell, FusedSelfAttention, fuse_attention
 from kobert_gluon.predictor import Predictor
 from tests.conftest import ROOT
 from tests.test_model import _batch
@@ -30,10 +30,12 @@ def test_same_outputs_as_gluonnlp(tokenizer, clusters):
     assert len(set(batch[2].asnumpy())) > 1
     expected = net(*batch).asnumpy()
     fuse_attention(net)
-    cells = [c.attention_cell for c in net.bert.encoder.transformer_cells]
-    assert all(isinstance(c, FusedSelfAttention) for c in cells)
+    cells = list(net.bert.encoder.transformer_cells)
+    assert isinstance(cells[-1], FirstPositionCell) and not any(isinstance(c, FirstPositionCell) for c in cells[:-1])
+    attention = [getattr(c, 'cell', c).attention_cell for c in cells]
+    assert all(isinstance(c, FusedSelfAttention) for c in attention)
     assert not any(k.endswith('query_weight') for k in net.collect_params())
-    assert fuse_attention(net) is net and [c.attention_cell for c in net.bert.encoder.transformer_cells] == cells
+    assert fuse_attention(net) is net and list(net.bert.encoder.transformer_cells) == cells
     np.testing.assert_allclose(net(*batch).asnumpy(), expected, atol=1e-5)
     net.hybridize(static_alloc=True, static_shape=True)
     np.testing.assert_allclose(net(*batch).asnumpy(), expected, atol=1e-5)

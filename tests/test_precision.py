@@ -1,13 +1,18 @@
 """bf16 and INT8 inference against fp32 on the shipped (trained) default weight."""
+import gc
 import logging
 import os
+import weakref
 
+import mxnet as mx
 import numpy as np
 import pandas as pd
 import pytest
+from gluonnlp.model import BERTModel
 
 from kobert_news.config import DEFAULT_WEIGHT, UserError
-from kobert_gluon import precision
+from kobert_gluon import int8, precision
+from kobert_gluon import model as model_lib
 from kobert_gluon.predictor import Predictor
 from tests.conftest import ROOT
 
@@ -90,7 +95,7 @@ def test_int8_model_is_cached_by_weight_and_calibration(kobert_home, tmp_path, m
 
     def no_quantizing(*args):
         raise AssertionError('quantized again despite the cache')
-    monkeypatch.setattr(precision, 'to_int8', no_quantizing)
+    monkeypatch.setattr(int8, 'quantize', no_quantizing)
     again = Predictor.from_weight(WEIGHT, kobert_home, cache_dir=str(tmp_path))
     assert again.set_precision('int8', TITLES) == 'int8'
     np.testing.assert_array_equal(again.predict_proba(TITLES), expected)
@@ -122,7 +127,71 @@ def test_damaged_int8_cache_entries_are_rebuilt(kobert_home, tmp_path, tokenizer
             damage(entry / name)
             caplog.clear()
             with caplog.at_level(logging.WARNING, logger='kobert_news'):
-                again = Predictor.from_weight(WEIGHT, kobert_home, cache_dir=str(tmp_path / 'c'))
-                again.set_precision('int8', TITLES)
+                again = Predictor.from_weight(WEIGHT, kobert_home, cache_dir=str(tmp_path / 'c'), precision='int8',
+                                              calib_texts=TITLES)
             assert 'cache entry %s is damaged' % entry in caplog.text
             np.testing.assert_array_equal(again.predict_proba(TITLES), expected)
+
+
+def _fp32_blocks():
+    """The fp32 classifiers alive in this process (gluon Blocks of the weight's own graph)."""
+    gc.collect()
+    return {id(o) for o in gc.get_objects() if isinstance(o, (model_lib.Classifier, BERTModel))}
+
+
+def test_cached_int8_never_builds_or_reads_the_fp32_model(kobert_home, tmp_path, monkeypatch):
+    """A cache hit loads the quantized SymbolBlock alone: no fp32 graph is built, the weight's params
+    are never read, and the outputs are those of the model as first quantized. A miss lets its fp32
+    net go once the int8 model exists."""
+    if not precision.supported('int8'):
+        pytest.skip('this CPU lacks int8 instructions')
+    before = _fp32_blocks()
+    first = Predictor.from_weight(WEIGHT, kobert_home, cache_dir=str(tmp_path), precision='int8', calib_texts=TITLES)
+    assert first.precision == 'int8' and isinstance(first.net, mx.gluon.SymbolBlock)
+    assert _fp32_blocks() <= before  # quantized, then released
+    expected = first.predict_proba(TITLES)
+
+    def refuse(*args, **kw):
+        raise AssertionError('the fp32 model was built or read')
+    for name in ('build_classifier', 'load', 'build_bert'):
+        monkeypatch.setattr(model_lib, name, refuse)
+    monkeypatch.setattr(int8, 'quantize', refuse)
+    read = []
+    nd_load = mx.nd.load
+    monkeypatch.setattr(mx.nd, 'load', lambda path, *a: read.append(path) or nd_load(path, *a))
+    again = Predictor.from_weight(WEIGHT, kobert_home, cache_dir=str(tmp_path), precision='int8', calib_texts=TITLES)
+    assert isinstance(again.net, mx.gluon.SymbolBlock) and _fp32_blocks() <= before
+    assert [os.path.basename(p) for p in read] == [int8.PARAMS] and WEIGHT not in read
+    np.testing.assert_array_equal(again.predict_proba(TITLES), expected)
+
+
+def test_set_precision_int8_lets_the_fp32_net_go(kobert_home, tmp_path):
+    """Converting a predictor that holds its fp32 net: the quantized model gives the same numbers as
+    the one from_weight builds, and the fp32 net is no longer referenced."""
+    if not precision.supported('int8'):
+        pytest.skip('this CPU lacks int8 instructions')
+    p = Predictor.from_weight(WEIGHT, kobert_home, cache_dir=str(tmp_path))
+    fp32_net = weakref.ref(p.net)
+    assert p.set_precision('int8', TITLES) == 'int8'
+    gc.collect()
+    assert fp32_net() is None
+    direct = Predictor.from_weight(WEIGHT, kobert_home, cache_dir=str(tmp_path / 'other'), precision='int8',
+                                   calib_texts=TITLES)
+    np.testing.assert_array_equal(p.predict_proba(TITLES), direct.predict_proba(TITLES))
+
+
+def test_int8_batches_at_exact_lengths(kobert_home, tmp_path):
+    """The int8 graph takes every length as it comes (no rounding up to a multiple of 8), and its
+    numbers are the same either way: padding is masked, and int8 sums are exact."""
+    if not precision.supported('int8'):
+        pytest.skip('this CPU lacks int8 instructions')
+    from kobert_gluon.batching import ROUND_TO, Batcher
+    p = Predictor.from_weight(WEIGHT, kobert_home, cache_dir=str(tmp_path), precision='int8', calib_texts=TITLES)
+    assert p.batcher.round_to == 1
+    lengths = [len(x) for x in p.batcher.encode(TITLES)]
+    assert [tokens.shape[1] for t in TITLES for _, tokens, _ in p.batcher.batches([t])] == lengths
+    assert any(n % ROUND_TO for n in lengths)
+    exact = p.predict_proba(TITLES)
+    p.batcher = Batcher(p.tokenizer, p.max_len, round_to=ROUND_TO)
+    assert {tokens.shape[1] % ROUND_TO for _, tokens, _ in p.batcher.batches(TITLES)} == {0}
+    np.testing.assert_array_equal(p.predict_proba(TITLES), exact)

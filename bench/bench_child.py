@@ -1,0 +1,62 @@
+"""One measurement of the project's predictor, in a process of its own (bench/bench_compare.py runs it).
+
+    python bench/bench_child.py --weight W --texts T.json --precision int8 --cache_dir C --task speed
+
+--task prepare: load the predictor (quantizing int8 into the cache on a miss) and stop.
+--task speed:   load it, one warm-up pass over the texts, then --repeat timed passes (tokenizing
+                included); prints the best pass's sentences/s.
+--task start:   load it and predict one text; prints the wall-clock time of that first prediction
+                (the parent took the time before starting this process).
+Every task prints one JSON line with the process's peak RSS (model, buffers, tokenizer, imports).
+"""
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import kobert_gluon  # noqa: E402  (sets OMP_NUM_THREADS before mxnet loads)
+
+
+def peak_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--weight', required=True)
+    p.add_argument('--texts', required=True, help="JSON: {'max_len': N, 'texts': [...], 'calib': [...]}")
+    p.add_argument('--precision', default='fp32', choices=('fp32', 'bf16', 'int8'))
+    p.add_argument('--cache_dir', default=None)
+    p.add_argument('--kobert_dir', default=None)
+    p.add_argument('--task', default='speed', choices=('prepare', 'speed', 'start'))
+    p.add_argument('--repeat', type=int, default=3)
+    a = p.parse_args()
+    kobert_gluon.rerun_with_huge_pages()  # as main.py does
+    from kobert_gluon.predictor import Predictor
+    with open(a.texts, encoding='utf-8') as f:
+        spec = json.load(f)
+    texts = spec['texts']
+    predictor = Predictor.from_weight(a.weight, a.kobert_dir, max_len=spec['max_len'], cache_dir=a.cache_dir,
+                                      precision=a.precision, calib_texts=spec.get('calib') or texts)
+    out = {'precision': predictor.precision}
+    if a.task == 'start':
+        predictor.predict_proba(texts[:1])
+        out['ready'] = time.time()
+    elif a.task == 'speed':
+        predictor.predict_proba(texts)  # warm-up: graphs and kernels for these shapes
+        best = float('inf')
+        for _ in range(a.repeat):
+            tic = time.perf_counter()
+            predictor.predict_proba(texts)
+            best = min(best, time.perf_counter() - tic)
+        out['rate'] = len(texts) / best
+    out['peak_mb'] = peak_mb()
+    print(json.dumps(out), flush=True)
+
+
+if __name__ == '__main__':
+    main()
