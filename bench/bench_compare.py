@@ -5,7 +5,8 @@ start, the whole table from one command.
         --data ../shared/data/ynat/ynat_headlines.csv --rounds 3
 
 Setup, each step in a process of its own: a weight of random values is written (the configuration's
-shape, 8 topics); `export.py --to onnx --int8` writes ONNX Runtime's model.onnx and model_int8.onnx
+shape, 8 topics), unless --weight names a trained one (the exported model itself is then measured:
+`--weight weights/kobert-news-small-ynat.pth --seq_len --data ... --no_start`); `export.py --to onnx --int8` writes ONNX Runtime's model.onnx and model_int8.onnx
 from it (through .venv-hf); the project's int8 model of each workload is quantized into a cache.
 Then every figure comes from a fresh process that only loads a saved model and predicts:
 bench_child.py for the project, bench_peers.py (in .venv-hf) for ONNX Runtime. Workloads: for each
@@ -96,7 +97,7 @@ def child(cmd, env, timeout):
 class Runner:
     def __init__(self, a, work):
         self.a, self.work = a, work
-        self.weight = os.path.join(work, 'weight.params')
+        self.weight = a.weight or os.path.join(work, 'weight.params')
         self.onnx = os.path.join(work, 'onnx')
         self.env = dict(os.environ, XDG_CACHE_HOME=os.path.join(work, 'home'))  # md5 book, not the user's cache
         self.peer_env = dict(self.env)
@@ -150,6 +151,8 @@ def cell(rows, key, fmt):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--config', default='kobert')
+    p.add_argument('--weight', default=None, help='a trained weight (with its .json) instead of random values of '
+                                                 '--config, e.g. weights/kobert-news-small-ynat.pth')
     p.add_argument('--seq_len', type=int, nargs='*', default=[128, 32])
     p.add_argument('--n', type=int, default=64, help='texts per pass at each fixed length')
     p.add_argument('--data', default=None, help='CSV of real headlines (YNAT)')
@@ -202,8 +205,9 @@ def report(a, work):
 
 def print_tables(a, speed, starts, names):
     print('CPU: %s' % cpu_line())
-    print('config=%s, random weights, batch 32; %d round(s), each figure the best of %d passes in a fresh process; '
-          'median (range) over the rounds\n' % (a.config, a.rounds, a.repeat))
+    print('%s, batch 32; %d round(s), each figure the best of %d passes in a fresh process; '
+          'median (range) over the rounds\n' % ('weight %s' % os.path.basename(a.weight) if a.weight else
+                                                 'config=%s, random weights' % a.config, a.rounds, a.repeat))
     print('| engine | precision | %s |' % ' | '.join('%s: sentences/s | peak RSS MB' % n for n in names))
     print('|---|---|%s' % ('---|---|' * len(names)))
     for kind, precision in ENGINES:
