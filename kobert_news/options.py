@@ -68,10 +68,8 @@ def help_text(f):
 # ---------------------------------------------------------------- groups shared by several commands
 
 @dataclass
-class InputArgs(Options):
-    """Input CSV"""
-    data_path: str = flag(help='CSV with the columns title, cleanBody (and category for training and '
-                               'evaluation); main.py reads data/sample.csv by default')
+class ColumnArgs(Options):
+    """Input columns"""
     mode: int = flag(help='text the model reads: ' + ', '.join('%d %s' % kv for kv in MODES.items())
                           + " (default: the weight's mode when predicting, 2 when training)",
                      choices=tuple(MODES))
@@ -80,6 +78,13 @@ class InputArgs(Options):
     label_column: str = flag('category', help='column of the topics (%s, or their Korean names)'
                                               % ', '.join(TOPICS))
     encoding: str = flag(help='input encoding (default: detect UTF-8, with or without BOM, or CP949/EUC-KR)')
+
+
+@dataclass
+class InputArgs(ColumnArgs):
+    """Input CSV"""
+    data_path: str = flag(help='CSV with the columns title, cleanBody (and category for training and '
+                               'evaluation); main.py reads data/sample.csv by default')
 
 
 @dataclass
@@ -197,6 +202,42 @@ class RunArgs(Options):
                                             'metrics.json, predictions.csv')
 
 
+@dataclass
+class DeviceArgs(Options):
+    """Devices and distributed training (none of these change the recipe: the global batch, the
+    learning-rate schedule and the number of updates stay those of one process)"""
+    gpus: str = flag('', help='GPU ids to train on, e.g. 0,1: each batch is split across them (needs an '
+                              'MXNet build with CUDA; default: the CPU)')
+    cpu_contexts: int = flag(1, help='CPU contexts to split each batch across (cpu(0), cpu(1), ...): the '
+                                     'multi-device path without GPUs', low=1, high=16)
+    kvstore: str = flag('device', help='how gradients are summed: device/local in this process; dist_sync (and '
+                                       'dist_device_sync: summed on the GPUs first) across processes and '
+                                       "machines through MXNet's parameter server, started by kobert_news.cli"
+                                       '.launch (DMLC_* environment); each worker takes its share of every batch',
+                        choices=('device', 'local', 'dist_sync', 'dist_device_sync'))
+
+    @property
+    def distributed(self):
+        return self.kvstore.startswith('dist')
+
+    def gpu_ids(self):
+        return [int(g) for g in self.gpus.split(',')] if self.gpus else []
+
+    def check_devices(self):
+        try:
+            ids = self.gpu_ids()
+        except ValueError:
+            raise UserError('--gpus must be GPU ids separated by commas, such as 0,1; not %r' % self.gpus)
+        if any(g < 0 for g in ids) or len(set(ids)) != len(ids):
+            raise UserError('--gpus must name distinct GPU ids from 0 up, not %r' % self.gpus)
+        if ids and self.cpu_contexts > 1:
+            raise UserError('--gpus and --cpu_contexts both name the devices: give one of them')
+
+
+# Options that say where a run trains, not what it trains: a run may resume on other devices.
+DEVICE_OPTIONS = tuple(f.name for f in fields(DeviceArgs))
+
+
 # ---------------------------------------------------------------- what each job reads
 
 @dataclass
@@ -205,7 +246,7 @@ class DataConfig(InputArgs, SplitArgs):
 
 
 @dataclass
-class TrainConfig(InputArgs, ShapeArgs, FilesArgs, SplitArgs, ClusterArgs, RecipeArgs, RunArgs):
+class TrainConfig(InputArgs, ShapeArgs, FilesArgs, SplitArgs, ClusterArgs, RecipeArgs, RunArgs, DeviceArgs):
     """A training run (train_config.json)."""
 
     def check_train(self):
@@ -216,6 +257,8 @@ class TrainConfig(InputArgs, ShapeArgs, FilesArgs, SplitArgs, ClusterArgs, Recip
             raise UserError('--max_len %d is over the %d positions of --model %s' % (self.max_len, limit, self.model))
         if not self.data_path:
             raise UserError('no training data: give --data_path')
+        if self.folds and self.distributed:
+            raise UserError('--folds runs in one process: leave out --kvstore %s' % self.kvstore)
 
 
 @dataclass

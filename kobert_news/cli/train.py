@@ -31,7 +31,8 @@ def main(argv=None):
         summary = cross_validate(cfg, control.overwrite)
     else:
         summary = train(cfg, control.overwrite)
-    print(json.dumps(summary))
+    if summary is not None:  # workers other than 0 of a distributed run have none
+        print(json.dumps(summary))
 
 
 def cli(argv=None):
