@@ -14,7 +14,8 @@ def requirements(name):
 
 
 TEST_ONLY = ('pytest', 'cython')  # cython only builds gluonnlp's extension
-runtime = [r for r in requirements('requirements.txt') if not r.startswith(TEST_ONLY)]
+SPARK = ('pyspark', 'py4j', 'pyarrow')  # spark_predict.py only: pip install kobert-news[spark]
+runtime = [r for r in requirements('requirements.txt') if not r.startswith(TEST_ONLY + SPARK)]
 
 with open(os.path.join(HERE, 'README.md'), encoding='utf-8') as f:
     long_description = f.read()
@@ -33,12 +34,14 @@ setup(
     package_dir={'kobert_news.weights': 'weights', 'kobert_news.configs': 'configs', 'kobert_news.data': 'data'},
     package_data={'kobert_news.weights': ['kobert-news-small-ynat.pth', 'kobert-news-small-ynat.json', 'README.md'],
                   'kobert_news.configs': ['*.json'], 'kobert_news.data': ['sample.csv'],
-                  'kobert_news': ['web/*']},
+                  'kobert_news': ['web/*', 'spark/log4j2.properties']},
     install_requires=runtime,
-    extras_require={'test': [r for r in requirements('requirements.txt') if r.startswith('pytest')]},
+    extras_require={'test': [r for r in requirements('requirements.txt') if r.startswith('pytest')],
+                    'spark': [r for r in requirements('requirements.txt') if r.startswith(SPARK)]},
     entry_points={'console_scripts': [
         'kobert-news-predict=kobert_news.cli.predict:entry', 'kobert-news-train=kobert_news.cli.train:entry',
         'kobert-news-evaluate=kobert_news.cli.evaluate:entry', 'kobert-news-baseline=kobert_news.cli.baseline:cli',
         'kobert-news-record=kobert_news.cli.record:cli', 'kobert-news-clusters=kobert_news.cli.cluster_report:cli',
+        'kobert-news-spark=kobert_news.cli.spark_predict:entry', 'kobert-news-launch=kobert_news.cli.launch:entry',
     ]},
 )
