@@ -39,8 +39,9 @@ class Devices:
 
     @property
     def plain(self):
-        """One context in one process: the loop runs exactly as it always has."""
-        return len(self.contexts) == 1 and not self.distributed
+        """The CPU in one process: the loop runs exactly as it always has (one GPU takes the split
+        path, which moves each batch onto it)."""
+        return self.contexts == [mx.cpu()] and not self.distributed
 
     @property
     def ctx(self):

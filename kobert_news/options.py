@@ -204,8 +204,10 @@ class RunArgs(Options):
 
 @dataclass
 class DeviceArgs(Options):
-    """Devices and distributed training (none of these change the recipe: the global batch, the
-    learning-rate schedule and the number of updates stay those of one process)"""
+    """Devices and distributed training
+
+    None of these change the recipe: the global batch, the learning-rate schedule and the number
+    of updates stay those of one process."""
     gpus: str = flag('', help='GPU ids to train on, e.g. 0,1: each batch is split across them (needs an '
                               'MXNet build with CUDA; default: the CPU)')
     cpu_contexts: int = flag(1, help='CPU contexts to split each batch across (cpu(0), cpu(1), ...): the '

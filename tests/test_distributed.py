@@ -63,19 +63,20 @@ def test_a_batch_split_across_contexts_has_the_whole_batch_gradient(tokenizer):
     inputs = [x, mx.nd.zeros_like(x), mx.nd.array([len(i) for i in ids])]
     label = mx.nd.array([3, 1, 5, 4, 6])
     results = {}
-    for n in (1, 2, 7):
-        devices = Devices([mx.cpu(i) for i in range(n)])
+    layouts = {1: Devices(), 2: Devices([mx.cpu(0), mx.cpu(1)]), 7: Devices([mx.cpu(i) for i in range(7)]),
+               -1: Devices([mx.cpu(1)])}  # -1: one context other than the default CPU, as one GPU is
+    for n, devices in layouts.items():
         mx.random.seed(5)
         net = model.build_classifier(no_dropout, 8, dropout=0.0, ctx=devices.ctx)
         loop = Loop(cfg, None, net, tokenizer, {}, None, '', devices=devices)
         outs, _, _, counted = loop._forward_backward(inputs, label, 5, 1.0, gluon.loss.SoftmaxCrossEntropyLoss())
-        assert counted == 5 and len(outs) == min(n, 5)
+        assert counted == 5 and len(outs) == min(abs(n), 5) and devices.plain == (n == 1)
         grads = [sum(g.asnumpy() for g in p.list_grad()) for p in loop.params]  # in the nets' common order
         apply_update(loop.trainer, loop.params, 1, 1.0)
         copies = [[d.asnumpy() for d in p.list_data()] for p in loop.params]
         assert all(np.array_equal(c[0], other) for c in copies for other in c[1:])
         results[n] = grads, [c[0] for c in copies]
-    for n in (2, 7):
+    for n in (2, 7, -1):
         for a, b in zip(results[n][0], results[1][0]):
             np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
         for a, b in zip(results[n][1], results[1][1]):  # bertadam scales steps up: 1% of lr 1e-3
