@@ -28,10 +28,11 @@ def env(**extra):
     return dict(os.environ, KOBERT_HOME=KOBERT_HOME or '', **extra)
 
 
-def train(*args, threads='1', timeout=600):
-    """train.py in its own process, on one thread (as each of two workers gets on two cores)."""
-    return subprocess.run([sys.executable, os.path.join(ROOT, 'train.py')] + [str(a) for a in args], cwd=ROOT,
-                          env=env(OMP_NUM_THREADS=threads), capture_output=True, text=True, timeout=timeout)
+def train(*args):
+    """train.py started in its own process, on one thread (as each of two workers gets on two cores)."""
+    return subprocess.Popen([sys.executable, os.path.join(ROOT, 'train.py')] + [str(a) for a in args], cwd=ROOT,
+                            env=env(OMP_NUM_THREADS='1'), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
 
 
 def launch(*args, workers=2, timeout=600, background=False):
@@ -152,11 +153,11 @@ def test_two_workers_learn_as_one_process_does(tmp_path, three_topics, kobert_ho
     """dist_sync with two workers on 127.0.0.1: the same schedule of global steps, every worker in
     step, only worker 0 writing, and a final accuracy within the spread of one process's three seeds.
     main.py then classifies with its weight."""
-    single = {}
-    for seed in (1, 2, 3):
-        r = train('--data_path', three_topics, '--output_dir', tmp_path / ('seed%d' % seed), '--seed', seed, *RECIPE)
-        assert r.returncode == 0, r.stderr
-        single[seed] = metrics(tmp_path / ('seed%d' % seed))
+    runs = {seed: train('--data_path', three_topics, '--output_dir', tmp_path / ('seed%d' % seed), '--seed', seed,
+                        *RECIPE) for seed in (1, 2, 3)}  # side by side: one thread each
+    for seed, proc in runs.items():
+        assert proc.wait(timeout=600) == 0, proc.stderr.read()
+    single = {seed: metrics(tmp_path / ('seed%d' % seed)) for seed in runs}
     dist = tmp_path / 'dist'
     r = launch('--data_path', three_topics, '--output_dir', dist, '--seed', 1, '--kvstore', 'dist_sync', *RECIPE)
     assert r.returncode == 0, r.stderr
