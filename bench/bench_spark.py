@@ -25,7 +25,7 @@ from measure import run  # noqa: E402
 
 
 def measure(name, cmd, rows, env=None):
-    seconds, _, tree, code = run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    seconds, _, tree, code = run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     if code:
         raise SystemExit('%s failed (exit %d)' % (name, code))
     print('| %s | %d | %.1f | %.0f | %.0f |' % (name, rows, seconds, rows / seconds, tree), flush=True)

@@ -37,7 +37,7 @@ def classify(csv_path, out_path, chunk_rows=None, weight=None):
     cmd = [sys.executable, os.path.join(ROOT, 'main.py'), '--data_path', csv_path, '--save_path', out_path]
     cmd += ['--chunk_rows', str(chunk_rows)] if chunk_rows else []
     cmd += ['--gluon_weight_path', weight] if weight else []
-    seconds, rss, _, code = run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    seconds, rss, _, code = run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     if code:
         raise SystemExit('main.py failed on %s (exit %d)' % (csv_path, code))
     with open(out_path, 'rb') as f:
