@@ -36,8 +36,8 @@ def main():
     p.add_argument('--data', required=True, help='CSV of real headlines (title, category)')
     p.add_argument('--rows', type=int, default=100000)
     p.add_argument('--master', default='local[2]')
-    p.add_argument('--main_threads', nargs='*', default=[],
-                   help='also run main.py with these OMP_NUM_THREADS values (default: only its own setting)')
+    p.add_argument('--main_threads', nargs='+', default=['default'],
+                   help="main.py's OMP_NUM_THREADS, one run each ('default': its own setting, all cores)")
     p.add_argument('--workdir', help='where the CSV is built (default: a temporary folder)')
     args = p.parse_args()
     headlines = pd.read_csv(args.data)[['title', 'category']]
@@ -48,10 +48,12 @@ def main():
         print('|---|---|---|---|---|')
         main_py = [sys.executable, os.path.join(ROOT, 'main.py'), '--data_path', data,
                    '--save_path', os.path.join(tmp, 'main.csv')]
-        measure('main.py', main_py, args.rows)
         for threads in args.main_threads:
-            measure('main.py, OMP_NUM_THREADS=%s' % threads, main_py, args.rows,
-                    dict(os.environ, OMP_NUM_THREADS=str(threads)))
+            if threads == 'default':
+                measure('main.py', main_py, args.rows)
+            else:
+                measure('main.py, OMP_NUM_THREADS=%s' % threads, main_py, args.rows,
+                        dict(os.environ, OMP_NUM_THREADS=threads))
         out = os.path.join(tmp, 'spark')
         measure('spark_predict.py --master %s' % args.master,
                 [sys.executable, os.path.join(ROOT, 'spark_predict.py'), '--input', data, '--output', out,
