@@ -1,7 +1,7 @@
 """TF-IDF + linear SVM baseline (see kobert_news/cli/baseline.py, or python baseline.py --help)."""
 import sys
 
-from kobert_news.cli.baseline import cli
+from kobert_news.cli.baseline import entry
 
 if __name__ == '__main__':
-    sys.exit(cli())
+    sys.exit(entry())

@@ -13,7 +13,10 @@ def requirements(name):
         return [line.strip() for line in f if line.strip() and not line.startswith('#')]
 
 
-TEST_ONLY = ('pytest', 'cython')  # cython only builds gluonnlp's extension
+# Needed by the tests and the build only (pytest; build for the wheel test; selenium drives the browser
+# tests; cython builds gluonnlp's extension when pip compiles it). protobuf stays: the export reads
+# sentencepiece's model proto.
+TEST_ONLY = ('pytest', 'build', 'pyproject_hooks', 'tomli', 'cython', 'selenium')
 SPARK = ('pyspark', 'py4j', 'pyarrow')  # spark_predict.py only: pip install kobert-news[spark]
 runtime = [r for r in requirements('requirements.txt') if not r.startswith(TEST_ONLY + SPARK)]
 
@@ -36,12 +39,15 @@ setup(
                   'kobert_news.configs': ['*.json'], 'kobert_news.data': ['sample.csv'],
                   'kobert_news': ['web/*', 'spark/log4j2.properties']},
     install_requires=runtime,
-    extras_require={'test': [r for r in requirements('requirements.txt') if r.startswith('pytest')],
+    extras_require={'test': [r for r in requirements('requirements.txt') if r.startswith(TEST_ONLY)],
                     'spark': [r for r in requirements('requirements.txt') if r.startswith(SPARK)]},
     entry_points={'console_scripts': [
         'kobert-news-predict=kobert_news.cli.predict:entry', 'kobert-news-train=kobert_news.cli.train:entry',
-        'kobert-news-evaluate=kobert_news.cli.evaluate:entry', 'kobert-news-baseline=kobert_news.cli.baseline:cli',
-        'kobert-news-record=kobert_news.cli.record:cli', 'kobert-news-clusters=kobert_news.cli.cluster_report:cli',
+        'kobert-news-evaluate=kobert_news.cli.evaluate:entry', 'kobert-news-baseline=kobert_news.cli.baseline:entry',
+        'kobert-news-record=kobert_news.cli.record:entry', 'kobert-news-clusters=kobert_news.cli.cluster_report:entry',
+        'kobert-news-cache=kobert_news.cli.cache:entry',
+        'kobert-news-serve=kobert_news.cli.serve:entry',
+        'kobert-news-explain=kobert_news.cli.explain:entry',
         'kobert-news-spark=kobert_news.cli.spark_predict:entry', 'kobert-news-launch=kobert_news.cli.launch:entry',
     ]},
 )

@@ -19,7 +19,7 @@ import mxnet as mx  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from config import MODEL_CONFIGS, TOPICS  # noqa: E402
+from kobert_news.config import MODEL_CONFIGS, TOPICS  # noqa: E402
 from kobert_gluon import model  # noqa: E402
 from kobert_gluon.fused import fuse_attention  # noqa: E402
 from kobert_gluon.predictor import Predictor  # noqa: E402
@@ -86,8 +86,11 @@ def main():
     texts = texts_for(args)
     lengths = [len(tokenizer.encode(t, args.seq_len)) for t in texts]
     mx.random.seed(0)
-    net = model.build_classifier(MODEL_CONFIGS[args.config], len(TOPICS))
+    net = fuse_attention(model.build_classifier(MODEL_CONFIGS[args.config], len(TOPICS)))  # the inference graph
+    net.hybridize(static_alloc=True, static_shape=True)
     predictor = Predictor(net, tokenizer, TOPICS, args.seq_len, args.batch_size)
+    print('building the %s model and preparing %s (seconds; int8 on kobert about a minute)'
+          % (args.config, args.precision), flush=True)
     used = predictor.set_precision(args.precision, texts)
     print('config=%s precision=%s max_len=%d batch=%d texts=%d tokens/text mean=%.1f max=%d OMP_NUM_THREADS=%s'
           % (args.config, used, args.seq_len, args.batch_size, len(texts), np.mean(lengths), max(lengths),

@@ -10,8 +10,11 @@ import argparse
 import json
 import os
 import resource
+import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def peak_mb():
@@ -21,10 +24,12 @@ def peak_mb():
 def build(config):
     import torch
     from transformers import BertConfig, BertForSequenceClassification
+    from kobert_news.config import MODEL_CONFIGS, TOPICS  # plain data: imports under any Python
     torch.manual_seed(0)
-    sizes = {'kobert': (12, 768, 3072, 12), 'small': (4, 256, 1024, 4), 'tiny': (2, 128, 512, 2)}[config]
-    cfg = BertConfig(vocab_size=8002, hidden_size=sizes[1], num_hidden_layers=sizes[0], num_attention_heads=sizes[3],
-                     intermediate_size=sizes[2], max_position_embeddings=512, type_vocab_size=2, num_labels=8)
+    m = MODEL_CONFIGS[config]
+    cfg = BertConfig(vocab_size=m.vocab_size, hidden_size=m.units, num_hidden_layers=m.num_layers,
+                     num_attention_heads=m.num_heads, intermediate_size=m.hidden_size,
+                     max_position_embeddings=m.max_length, type_vocab_size=2, num_labels=len(TOPICS))
     return BertForSequenceClassification(cfg).eval()
 
 

@@ -1,7 +1,10 @@
 """KoBERT on MXNet/GluonNLP: files, tokenizer, classifier and predictor.
 
 MXNet reads OMP_NUM_THREADS once, when it is imported, and on its own uses only half the
-cores; so the thread count is set here, before any submodule imports mxnet.
+cores; so the thread count is set here, before any submodule imports mxnet. So is OpenMP's wait
+policy: libgomp's threads spin while they wait for each other, and when another process holds a
+core they spin against it; a passive wait sleeps instead (bench/README.md: speed on a busy CPU).
+Settings the user made are kept; KOBERT_NEWS_OMP_WAIT=library leaves libgomp's own default.
 """
 import os
 import platform
@@ -21,6 +24,8 @@ def _set_threads():
     except AttributeError:  # not Linux
         cores = os.cpu_count() or 1
     os.environ.setdefault('OMP_NUM_THREADS', str(cores))
+    if os.environ.get('KOBERT_NEWS_OMP_WAIT') != 'library':
+        os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
 
 
 def huge_pages_available(thp_path='/sys/kernel/mm/transparent_hugepage/enabled'):

@@ -2,6 +2,7 @@
 An existing output keeps its permissions; a read-only one is refused, not replaced."""
 import contextlib
 import os
+import shutil
 import stat
 import tempfile
 
@@ -49,3 +50,34 @@ def _umask():
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+@contextlib.contextmanager
+def atomic_dir(path, overwrite=False, is_ours=lambda folder: False):
+    """Yield a fresh folder beside path, renamed to path when the block succeeds and removed
+    otherwise: an output folder appears whole or not at all. An existing path is refused, or with
+    overwrite replaced once the new one is complete, but only if is_ours(path) recognises it (a
+    folder of the user's is never removed)."""
+    path = os.path.abspath(path)
+    if os.path.exists(path):
+        if not overwrite:
+            raise UserError('%s already exists: choose another output folder, or pass --overwrite' % path)
+        if not (os.path.isdir(path) and is_ours(path)):
+            raise UserError('%s exists and is not an output of this command: not replaced, choose another '
+                            'output folder' % path)
+    parent = os.path.dirname(path)
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(dir=parent, prefix='.' + os.path.basename(path) + '.')
+    try:
+        yield tmp
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700
+        old = None
+        if os.path.exists(path):
+            old = tmp + '.old'
+            os.rename(path, old)
+        os.rename(tmp, path)
+        if old:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if os.path.exists(tmp):
+            shutil.rmtree(tmp, ignore_errors=True)

@@ -2,7 +2,6 @@
 and each file's size and sha1), written last. An entry whose files do not match its manifest, or
 whose manifest names another key, is removed and rebuilt, with a one-line warning naming it.
 """
-import hashlib
 import json
 import logging
 import os
@@ -10,17 +9,11 @@ import shutil
 import tempfile
 import time
 
+from kobert_gluon.files import file_digest
+
 log = logging.getLogger('kobert_news.cache')
 MANIFEST = 'manifest.json'
 STALE_SECONDS = 3600  # leftovers of a killed writer older than this are removed
-
-
-def sha1_file(path, chunk=1 << 20):
-    h = hashlib.sha1()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(chunk), b''):
-            h.update(block)
-    return h.hexdigest()
 
 
 def lookup(cache_dir, key):
@@ -46,7 +39,7 @@ def _problem(folder, key):
             path = os.path.join(folder, name)
             if not os.path.isfile(path):
                 return '%s is missing' % name
-            if os.path.getsize(path) != want['size'] or sha1_file(path) != want['sha1']:
+            if os.path.getsize(path) != want['size'] or file_digest(path, 'sha1') != want['sha1']:
                 return '%s does not match its checksum' % name
     except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as e:
         return 'unreadable manifest: %s' % type(e).__name__
@@ -61,8 +54,8 @@ def store(cache_dir, key, write, info=None):
     tmp = tempfile.mkdtemp(dir=cache_dir, prefix='tmp-')
     try:
         write(tmp)
-        files = {n: {'size': os.path.getsize(os.path.join(tmp, n)), 'sha1': sha1_file(os.path.join(tmp, n))}
-                 for n in sorted(os.listdir(tmp))}
+        paths = {n: os.path.join(tmp, n) for n in sorted(os.listdir(tmp))}
+        files = {n: {'size': os.path.getsize(p), 'sha1': file_digest(p, 'sha1')} for n, p in paths.items()}
         with open(os.path.join(tmp, MANIFEST), 'w', encoding='utf-8') as f:
             json.dump({'key': key, 'files': files, 'info': info or {}, 'created': time.time()}, f, indent=1)
         folder = os.path.join(cache_dir, key)

@@ -40,12 +40,17 @@ def download_dir(kobert_dir=None):
     return search_dirs(kobert_dir)[0]
 
 
-def md5sum(path, chunk=1 << 20):
-    h = hashlib.md5()
+def file_digest(path, algorithm='md5', chunk=1 << 20):
+    """Hex digest of a file, read in chunks (a kobert params file is 369 MB)."""
+    h = hashlib.new(algorithm)
     with open(path, 'rb') as f:
         for block in iter(lambda: f.read(chunk), b''):
             h.update(block)
     return h.hexdigest()
+
+
+def md5sum(path):
+    return file_digest(path, 'md5')
 
 
 def check(path, name=None):

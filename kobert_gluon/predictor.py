@@ -28,6 +28,14 @@ def text_mode(meta, requested=None):
     return requested
 
 
+def weight_max_len(meta, requested=None):
+    """The max_len to read texts at: the one asked for, within the weight's positions, else the weight's."""
+    max_len = requested or meta['max_len']
+    if not 2 < max_len <= meta['config']['max_length']:
+        raise UserError('--max_len must be between 3 and %d for this weight' % meta['config']['max_length'])
+    return max_len
+
+
 def inference_net(weight_path, ctx=mx.cpu()):
     """(net, meta): the weight's own inference graph, fused (kobert_gluon.fused) and hybridized."""
     net, meta = model_lib.load(weight_path, ctx=ctx)
@@ -63,9 +71,7 @@ class Predictor:
         meta = model_lib.read_meta(weight_path)
         tokenizer = KoBERTTokenizer.load(kobert_dir)
         check_vocab(meta, tokenizer, weight_path)
-        max_len = max_len or meta['max_len']
-        if not 2 < max_len <= meta['config']['max_length']:
-            raise UserError('--max_len must be between 3 and %d for this weight' % meta['config']['max_length'])
+        max_len = weight_max_len(meta, max_len)
         placer = None
         if meta['mode'] in CLUSTER_MODES:
             placer = ClusterPlacer(meta, weight_path, kobert_dir, cache_dir)

@@ -37,9 +37,19 @@ def pretrained_body(cfg):
     """Path of KoBERT's pretrained params, or None (training from scratch).
 
     'kobert' requires KoBERT's file (found or downloaded); 'auto' uses it for the kobert
-    configuration when it can be had and otherwise trains from scratch with a warning."""
+    configuration when it can be had and otherwise trains from scratch with a warning. 'hf:DIR'
+    converts a transformers BERT checkpoint (kobert_gluon.hf), 'gluonnlp' takes GluonNLP's model zoo."""
     if cfg.pretrained == 'none':
         return None
+    if cfg.pretrained.startswith('hf:') or cfg.pretrained == 'gluonnlp':
+        from kobert_gluon import hf, zoo
+        tokenizer = KoBERTTokenizer.load(cfg.kobert_dir)
+        if cfg.pretrained == 'gluonnlp':
+            if cfg.model != 'kobert':
+                raise UserError("GluonNLP's %s body fits only --model kobert, not %s" % (zoo.DATASET, cfg.model))
+            return zoo.zoo_body(tokenizer)
+        return hf.import_body(cfg.pretrained[3:], MODEL_CONFIGS[cfg.model], tokenizer,
+                              cfg.cache_dir and os.path.join(cfg.cache_dir, 'hf-import'))
     if cfg.pretrained not in ('auto', 'kobert'):
         return files.fetch(files.PARAMS, cfg.kobert_dir, explicit=cfg.pretrained)
     if cfg.model != 'kobert':
@@ -55,7 +65,7 @@ def pretrained_body(cfg):
         return None
 
 
-def build_model(cfg, tokenizer, samples, num_clusters=0, ctx=mx.cpu()):
+def build_model(cfg, tokenizer, samples=(), num_clusters=0, ctx=mx.cpu()):
     """(net, pretrained body path): checked to save in the original's layout before any training."""
     mcfg = MODEL_CONFIGS[cfg.model]
     if len(tokenizer.vocab) != mcfg.vocab_size:

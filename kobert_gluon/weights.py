@@ -15,6 +15,7 @@ import mxnet as mx
 import numpy as np
 
 from kobert_gluon.atomic import atomic_path, atomic_write_text
+from kobert_gluon.files import md5sum
 from kobert_news.config import MODEL_CONFIGS, TOPICS, ModelConfig, UserError, cache_root
 
 META_FORMAT = 2
@@ -48,11 +49,7 @@ def weight_md5(path):
             return known[key]
     except (OSError, ValueError, RecursionError):
         known = {}
-    h = hashlib.md5()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
-            h.update(block)
-    digest = h.hexdigest()
+    digest = md5sum(path)
     if st.st_size > 1 << 20:  # small files are cheaper to hash than to book-keep
         try:
             os.makedirs(os.path.dirname(book), exist_ok=True)
@@ -223,7 +220,7 @@ def write_weight(weight_path, save_params, meta, centroids=None):
     os.makedirs(os.path.dirname(os.path.abspath(weight_path)) or '.', exist_ok=True)
     with atomic_path(weight_path) as tmp:
         save_params(tmp)
-        meta = dict(meta, format=META_FORMAT, params={'size': os.path.getsize(tmp), 'md5': _md5(tmp)})
+        meta = dict(meta, format=META_FORMAT, params={'size': os.path.getsize(tmp), 'md5': md5sum(tmp)})
         meta.pop('checksum', None)
         meta['checksum'] = _checksum(meta)
         if centroids is not None:
@@ -232,11 +229,3 @@ def write_weight(weight_path, save_params, meta, centroids=None):
                     np.save(f, np.asarray(centroids, dtype=np.float32), allow_pickle=False)
         atomic_write_text(meta_path(weight_path), json.dumps(meta, ensure_ascii=False, indent=2))
     return meta
-
-
-def _md5(path):
-    h = hashlib.md5()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
-            h.update(block)
-    return h.hexdigest()

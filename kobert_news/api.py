@@ -1,6 +1,7 @@
 """The Python interface: load a weight, classify articles. What a notebook or a service calls."""
 import numpy as np
 
+from kobert_news.config import EXPLAIN_BASELINES, EXPLAIN_STEPS
 from kobert_news.options import PredictConfig
 
 
@@ -9,6 +10,7 @@ class Classifier:
 
     def __init__(self, pipeline):
         self.pipeline = pipeline
+        self._explainer = None
 
     @classmethod
     def load(cls, weight_path=None, precision='fp32', calib_articles=None, **options):
@@ -34,6 +36,24 @@ class Classifier:
         'probability'}], 'cluster'}; an article without text for the mode gets topic None and a reason."""
         pred = self.pipeline.predict(self.pipeline.articles_frame(articles), 'the articles')
         return results(pred, self.topics, top_k, self.mode)
+
+    def explain(self, articles, target=None, steps=EXPLAIN_STEPS, baseline=EXPLAIN_BASELINES[0]):
+        """Why each article got its topic: one JSON-ready object per article, in order, as explain.py
+        --format json writes them: {'text', 'topic', 'probability', 'target', 'probabilities': {topic:
+        p}, 'words', 'attributions' (one per word), 'words_read', 'logit_change', 'completeness_error'};
+        an article without text gets topic None and a reason. target: a topic name (default: each
+        article's predicted topic). Seconds per article (steps x the model's cost): a server should
+        answer one such request at a time. UserError for a bad target, steps or baseline."""
+        texts = self.pipeline.processor.texts(self.pipeline.articles_frame(articles), 'the articles')
+        return self.explainer.results(texts, target, steps, baseline, text_mode=self.mode)
+
+    @property
+    def explainer(self):
+        """The weight's plain fp32 graph for integrated gradients, loaded on first use."""
+        if self._explainer is None:
+            from kobert_gluon.attribution import Explainer
+            self._explainer = Explainer.from_predictor(self.pipeline.predictor)
+        return self._explainer
 
     def classify_frame(self, df, top_k=None):
         """A DataFrame with the weight's columns in, the same with main.py's output columns added."""

@@ -34,6 +34,14 @@ MODES = {1: 'body only', 2: 'title only', 3: 'title + body',
 CLUSTER_MODES = (4, 5)
 
 
+# Integrated gradients (kobert_gluon.attribution): points on the path by default and at most, and
+# the token whose embedding the baseline puts at every position but [CLS] and [SEP] (the first is
+# the default; bench/bench_explain.py measures both).
+EXPLAIN_STEPS = 50
+EXPLAIN_MAX_STEPS = 1000
+EXPLAIN_BASELINES = ('pad', 'mask')
+
+
 class UserError(Exception):
     """A problem with the user's input or files: shown as one line, never a traceback."""
 
@@ -67,6 +75,8 @@ MODEL_CONFIGS = {
 # ---------------------------------------------------------------- where files live
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+# The page to try the classifier (index.html, app.js, style.css), served by the web app.
+WEB_DIR = os.path.join(PACKAGE_DIR, 'web')
 # A source checkout: the folder above the package (weights/, data/ and the root scripts are there).
 CHECKOUT_DIR = os.path.dirname(PACKAGE_DIR)
 # The original's weight file name; in a checkout, weights/ is where its README says to put it.

@@ -164,7 +164,9 @@ class RecipeArgs(Options):
     """Model and training recipe (the original's by default)"""
     model: str = flag('small', help='model configuration', choices=tuple(MODEL_CONFIGS))
     pretrained: str = flag('auto', help="kobert (KoBERT's body, found or downloaded), auto (kobert's body "
-                                        "when it can be had, else from scratch), none, or a params path")
+                                        "when it can be had, else from scratch), none, a params path, hf:DIR "
+                                        "(a transformers BERT checkpoint in KoBERT's layout) or gluonnlp "
+                                        "(GluonNLP's model zoo, from $MXNET_GLUON_REPO)")
     epochs: int = flag(20, help='epochs (the learning-rate schedule spans them all)', low=1, high=10000)
     stop_epoch: int = flag(0, help='stop after this epoch, keeping the schedule of --epochs (0: run them all)',
                            low=0)
@@ -196,10 +198,19 @@ class RecipeArgs(Options):
 
 
 @dataclass
-class RunArgs(Options):
-    """Run directory"""
-    output_dir: str = flag('runs/run', help='run directory: params of each epoch, model.params (best), '
-                                            'metrics.json, predictions.csv')
+class OutputDirArgs(Options):
+    """Output folder"""
+    output_dir: str = flag(help='output folder (default: runs/run for train.py, a run folder of params of each '
+                                'epoch, model.params, metrics.json, predictions.csv; runs/record for record.py; '
+                                'runs/clusters for cluster_report.py; <run_dir>/eval for evaluate.py)')
+
+
+@dataclass
+class OverwriteArgs(Options):
+    """Replacing earlier output"""
+    overwrite: bool = flag(False, help="start over in --output_dir: replace the earlier run (train.py) or export "
+                                       "(export.py) there, removing only its own files; a folder that holds "
+                                       "anything else is never cleared")
 
 
 @dataclass
@@ -248,17 +259,16 @@ class DataConfig(InputArgs, SplitArgs):
 
 
 @dataclass
-class TrainConfig(InputArgs, ShapeArgs, FilesArgs, SplitArgs, ClusterArgs, RecipeArgs, RunArgs, DeviceArgs):
+class TrainConfig(InputArgs, ShapeArgs, FilesArgs, SplitArgs, ClusterArgs, RecipeArgs, OutputDirArgs, DeviceArgs):
     """A training run (train_config.json)."""
 
     def check_train(self):
         self.mode = 2 if self.mode is None else self.mode
         self.max_len = 128 if self.max_len is None else self.max_len
+        self.output_dir = self.output_dir or 'runs/run'
         limit = MODEL_CONFIGS[self.model].max_length
         if self.max_len > limit:
             raise UserError('--max_len %d is over the %d positions of --model %s' % (self.max_len, limit, self.model))
-        if not self.data_path:
-            raise UserError('no training data: give --data_path')
         if self.folds and self.distributed:
             raise UserError('--folds runs in one process: leave out --kvstore %s' % self.kvstore)
 

@@ -119,13 +119,20 @@ class NewsProcessor:
                             % (self.mode, ', '.join(missing), source, ', '.join(map(str, df.columns)),
                                self._hint(df)))
         cols = {c: df[c].fillna('').astype(str).str.strip() for c in self.needed_columns()}
+        blank = [''] * len(df)
+        return [self._join(t, b) for t, b in zip(cols.get(self.title, blank), cols.get(self.body, blank))]
+
+    def text(self, title=None, body=None):
+        """One article's model text, as texts() builds it for a row with these cells (None: empty)."""
+        return self._join(str(title or '').strip(), str(body or '').strip())
+
+    def _join(self, title, body):
         if self.text_mode == 1:
-            return list(cols[self.body])
+            return body
         if self.text_mode == 2:
-            return list(cols[self.title])
+            return title
         layout = TEXT_FORMATS[4 if self.mode in CLUSTER_MODES else 3]
-        return ['' if not (t or b) else layout.format(title=t, body=b)
-                for t, b in zip(cols[self.title], cols[self.body])]
+        return layout.format(title=title, body=body) if title or body else ''
 
     def _hint(self, df):
         """What to pass instead, when another mode's columns are there."""

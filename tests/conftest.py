@@ -87,6 +87,24 @@ def make_weight(path, tokenizer, config='tiny', mode=3, max_len=64, seed=0, topi
 
 
 @pytest.fixture(scope='session')
+def original_weight(tmp_path_factory, tokenizer):
+    """A weight file built as the original built its own: GluonNLP's bert_12_768_12 with
+    BERTClassifier (dropout 0.1), 8 topics, saved without a description (random weights)."""
+    import gluonnlp as nlp
+    import mxnet as mx
+    mx.random.seed(1)
+    bert, _ = nlp.model.get_model('bert_12_768_12', dataset_name=None, vocab=tokenizer.vocab, pretrained=False,
+                                  use_pooler=True, use_decoder=False, use_classifier=False)
+    net = nlp.model.BERTClassifier(bert, num_classes=8, dropout=0.1)
+    net.initialize(mx.init.Normal(0.02))
+    ids = mx.nd.array([[2, 3]])
+    net(ids, mx.nd.zeros_like(ids), mx.nd.array([2]))
+    path = str(tmp_path_factory.mktemp('original') / 'ko-news-clf-gluon-weight.pth')
+    net.save_parameters(path)
+    return path
+
+
+@pytest.fixture(scope='session')
 def tiny_weight(tmp_path_factory, tokenizer):
     return make_weight(tmp_path_factory.mktemp('weight') / 'tiny.params', tokenizer)
 
@@ -125,3 +143,16 @@ def call(capsys):
         out, err = capsys.readouterr()
         return Result(code, out, err)
     return run
+
+
+@pytest.fixture(scope='session')
+def browser(tmp_path_factory):
+    """A headless Chromium driven by selenium (tests/browser.py), with a fresh profile. Skips, saying
+    why, only where the browser or selenium is not installed (`make browser` installs the browser)."""
+    from tests import browser as chromium
+    why = chromium.missing()
+    if why:
+        pytest.skip(why)
+    driver = chromium.start(tmp_path_factory.mktemp('chromium-profile'))
+    yield driver
+    driver.quit()

@@ -43,6 +43,18 @@ def test_omp_threads_set_to_core_count_before_mxnet():
     assert out[0] == out[1]
 
 
+def test_openmp_waits_passively_unless_the_user_says_otherwise():
+    import subprocess
+    import sys
+    code = 'import os, kobert_gluon, mxnet; print(os.environ.get("OMP_WAIT_POLICY"))'
+    env = {k: v for k, v in os.environ.items() if k not in ('OMP_WAIT_POLICY', 'KOBERT_NEWS_OMP_WAIT')}
+    run = lambda extra: subprocess.run([sys.executable, '-c', code], cwd=ROOT, env=dict(env, **extra),
+                                       capture_output=True, text=True, check=True).stdout.strip()
+    assert run({}) == 'PASSIVE'
+    assert run({'OMP_WAIT_POLICY': 'ACTIVE'}) == 'ACTIVE'
+    assert run({'KOBERT_NEWS_OMP_WAIT': 'library'}) == 'None'
+
+
 def test_sentence_encoder_pin_is_the_same_everywhere():
     import pkg_resources
     with open(os.path.join(ROOT, 'Makefile')) as f:

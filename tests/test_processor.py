@@ -68,6 +68,14 @@ def test_empty_and_missing_text_rows():
     assert NewsProcessor(3).texts(df) == ['', '', '기사제목:: 제목      기사본문: ']
 
 
+@pytest.mark.parametrize('mode', [1, 2, 3, 4, 5])
+def test_one_article_text_equals_the_frame_text(mode):
+    titles, bodies = ['  손흥민 시즌 10호골 ', None, '', '제목', None], ['본문\n', '본문만', ' ', None, None]
+    processor = NewsProcessor(mode)
+    frame = pd.DataFrame({'title': titles, 'cleanBody': bodies})
+    assert [processor.text(t, b) for t, b in zip(titles, bodies)] == processor.texts(frame)
+
+
 def test_missing_column_and_custom_columns():
     with pytest.raises(UserError, match=r'mode 1 reads column\(s\) cleanBody, which x.csv lacks .*pass --mode 2'):
         NewsProcessor(1).texts(ROWS[['title']], 'x.csv')

@@ -17,7 +17,7 @@ import pytest
 import sentencepiece as spm
 
 from kobert_news.config import DEFAULT_WEIGHT, UserError
-from kobert_gluon import files, model
+from kobert_gluon import files, model, weights
 from kobert_gluon.predictor import check_vocab
 from kobert_gluon.tokenizer import KoBERTTokenizer, mapping_md5, tokens_md5
 from tests.conftest import ROOT, YNAT, run_main
@@ -180,7 +180,8 @@ def test_weight_of_another_vocabulary_is_one_error_line(spiece_dir, tmp_path):
     weight = tmp_path / 'w.pth'
     shutil.copy(WEIGHT, str(weight))
     meta = _default_weight_meta()
-    meta['vocab']['tokens_md5'] = '0' * 32
+    meta['vocab'].update(tokens_md5='0' * 32, mapping_md5='0' * 32)
+    meta['checksum'] = weights._checksum(meta)  # a consistent description, written for another vocabulary
     with open(model.meta_path(str(weight)), 'w', encoding='utf-8') as f:
         json.dump(meta, f)
     r = subprocess.run([sys.executable, os.path.join(ROOT, 'main.py'), '--gluon_weight_path', str(weight),

@@ -82,3 +82,18 @@ def test_prefix_tokenizing_matches_the_whole_text(tokenizer, max_len):
              ' '.join(['2023년'] * 2000)]
     for text in texts:
         assert tokenizer.encode(text, max_len).tolist() == full((text,))[0].tolist()
+
+
+@needs_kobert
+def test_cost_depends_on_max_len_not_on_the_input(tokenizer):
+    """A 10-million-character title without spaces is cut before tokenizing (it took 3.9 GB and
+    21 s whole); max_len 1 and 2 leave room for no token and return at once (they looped)."""
+    import resource
+    import time
+    huge = '가나다라마바사' * 1500000
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.time()
+    ids = tokenizer.encode(huge, 64)
+    assert time.time() - start < 5 and resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200 * 1024
+    assert len(ids) == 64 and ids.tolist() == tokenizer.encode(huge[:64 * 64 * 4], 64).tolist()
+    assert tokenizer.encode(huge, 2).tolist() == [2, 3] and tokenizer.encode('제목', 1).tolist() == [2, 3]

@@ -305,7 +305,7 @@ def test_weight_decay_skips_layernorm_and_biases(tokenizer):
 
 def test_experiment_files(tmp_path):
     from kobert_news.cli.common import parse
-    from kobert_news.cli.train import TrainControl
+    from kobert_news.options import OverwriteArgs as TrainControl
     folder = os.path.join(ROOT, 'configs')
     names = sorted(f[:-5] for f in os.listdir(folder) if f.endswith('.json'))
     assert ['exp%d' % i for i in range(1, 8)] == [n for n in names if n in ['exp%d' % i for i in range(1, 8)]]

@@ -11,7 +11,7 @@ import sys
 
 import numpy as np
 
-from kobert_news.cli.common import guard_outputs, parse, run
+from kobert_news.cli.common import commands, guard_outputs, parse
 from kobert_news.config import UserError
 from kobert_news.options import DataConfig, OutputArgs
 
@@ -62,9 +62,8 @@ def main(argv=None):
         atomic_write_text(out.save_path, text + '\n')
 
 
-def cli(argv=None):
-    return run(main, argv)
+cli, entry = commands(main)
 
 
 if __name__ == '__main__':
-    sys.exit(cli())
+    sys.exit(entry())

@@ -9,16 +9,15 @@ layout), cluster{k}.png, and clusters.md with NMI and purity per k.
 import sys
 from dataclasses import dataclass
 
-from kobert_news.cli.common import guard_folder, parse, run
+from kobert_news.cli.common import commands, guard_folder, parse
 from kobert_news.config import UserError
-from kobert_news.options import DataConfig, EncoderArgs, FilesArgs, Options, flag
+from kobert_news.options import DataConfig, EncoderArgs, FilesArgs, Options, OutputDirArgs, flag
 
 
 @dataclass
 class ClusterReportArgs(Options):
     """Cluster report"""
     k: list = flag([8, 16, 32, 64], help='numbers of clusters', nargs='+', item_type=int)
-    output_dir: str = flag('runs/clusters', help='where the tables and figures go')
 
     def check_k(self):
         if any(not isinstance(k, int) or k < 2 for k in self.k):
@@ -26,21 +25,22 @@ class ClusterReportArgs(Options):
 
 
 def main(argv=None):
-    data, enc, files, a = parse(__doc__, [DataConfig, EncoderArgs, FilesArgs, ClusterReportArgs], argv)
+    data, enc, files, a, out = parse(__doc__, [DataConfig, EncoderArgs, FilesArgs, ClusterReportArgs, OutputDirArgs],
+                                     argv)
+    output_dir = out.output_dir or 'runs/clusters'
     data.mode = 3 if data.mode is None else data.mode
     if data.mode not in (1, 2, 3):
         raise UserError('--mode must be 1, 2 or 3 here: the text that is embedded')
     if not data.data_path:
         raise UserError('give the labelled CSV with --data_path')
-    guard_folder(a.output_dir)
+    guard_folder(output_dir)
     from kobert_news.reports.cluster_tables import cluster_record
-    for r in cluster_record(data, a.k, a.output_dir, enc.cluster_encoder, files.cache_dir, files.kobert_dir):
+    for r in cluster_record(data, a.k, output_dir, enc.cluster_encoder, files.cache_dir, files.kobert_dir):
         print('k=%(k)d NMI %(nmi).4f purity %(purity).4f' % r)
 
 
-def cli(argv=None):
-    return run(main, argv)
+cli, entry = commands(main)
 
 
 if __name__ == '__main__':
-    sys.exit(cli())
+    sys.exit(entry())

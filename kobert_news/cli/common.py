@@ -31,7 +31,7 @@ class Parser(argparse.ArgumentParser):
 
 def _groups(cls):
     """(defining class, its fields) for every option group a config class is made of."""
-    for base in reversed(cls.__mro__):
+    for base in cls.__mro__:
         own = base.__dict__.get('__annotations__', {})
         if own and is_dataclass(base):
             yield base, [f for f in fields(cls) if f.name in own]
@@ -216,3 +216,9 @@ def script(main, huge_pages=False, interrupted='interrupted'):
         from kobert_gluon import rerun_with_huge_pages
         rerun_with_huge_pages()
     return run(main, None, interrupted)
+
+
+def commands(main, huge_pages=False, interrupted='interrupted'):
+    """(cli, entry) of a front end: cli(argv) runs it in this process (the tests' way), entry() is
+    its console script (huge_pages: restarted on huge pages first, for inference commands)."""
+    return (lambda argv=None: run(main, argv, interrupted)), (lambda: script(main, huge_pages, interrupted))

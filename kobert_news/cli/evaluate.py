@@ -12,9 +12,10 @@ import os
 import sys
 from dataclasses import dataclass
 
-from kobert_news.cli.common import guard_outputs, parse, run, script
+from kobert_news.cli.common import commands, guard_outputs, parse
 from kobert_news.config import UserError
-from kobert_news.options import FilesArgs, InferenceArgs, InputArgs, Options, ShapeArgs, WeightArgs, flag
+from kobert_news.options import (FilesArgs, InferenceArgs, InputArgs, Options, OutputDirArgs, ShapeArgs, WeightArgs,
+                                 flag)
 
 REPORT_FILES = ('metrics.json', 'classification_report.csv', 'classification_report.md', 'confusion_matrix.csv',
                 'misclassified.csv', 'confusion_matrix.png')
@@ -24,11 +25,10 @@ REPORT_FILES = ('metrics.json', 'classification_report.csv', 'classification_rep
 class EvalArgs(Options):
     """Evaluation"""
     run_dir: str = flag(help='a train.py run directory: score its predictions.csv (no model is run)')
-    output_dir: str = flag(help='where the reports go (default <run_dir>/eval; required with a weight)')
 
 
 @dataclass
-class EvalConfig(EvalArgs, WeightArgs, InputArgs, ShapeArgs, FilesArgs, InferenceArgs):
+class EvalConfig(EvalArgs, OutputDirArgs, WeightArgs, InputArgs, ShapeArgs, FilesArgs, InferenceArgs):
     """An evaluation job."""
 
     def check_source(self):
@@ -89,12 +89,7 @@ def main(argv=None):
     print('wrote the evaluation to %s' % output_dir, file=sys.stderr)
 
 
-def cli(argv=None):
-    return run(main, argv)
-
-
-def entry():
-    return script(main, huge_pages=True)
+cli, entry = commands(main, huge_pages=True)
 
 
 if __name__ == '__main__':

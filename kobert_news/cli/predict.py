@@ -10,7 +10,7 @@ replaces --save_path at the end.
 """
 import sys
 
-from kobert_news.cli.common import guard_outputs, parse, run, script
+from kobert_news.cli.common import commands, guard_outputs, parse
 from kobert_news.config import UserError, sample_csv
 from kobert_news.options import PredictConfig
 
@@ -82,13 +82,7 @@ class _Printer:
             print(line, file=self.out)
 
 
-def cli(argv=None):
-    """main.py's work in this process (tests call it)."""
-    return run(main, argv)
-
-
-def entry():
-    return script(main, huge_pages=True)
+cli, entry = commands(main, huge_pages=True)
 
 
 if __name__ == '__main__':

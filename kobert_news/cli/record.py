@@ -12,34 +12,33 @@ and a t-SNE of its sentence embeddings (these two need its data).
 import sys
 from dataclasses import dataclass
 
-from kobert_news.cli.common import guard_folder, parse, run
-from kobert_news.options import FilesArgs, Options, flag
+from kobert_news.cli.common import commands, guard_folder, parse
+from kobert_news.options import FilesArgs, Options, OutputDirArgs, flag
 
 
 @dataclass
 class RecordArgs(Options):
     """Record"""
     runs: list = flag([], help='run directories of train.py (required)', nargs='+')
-    output_dir: str = flag('runs/record', help='where the record goes')
     no_tsne: bool = flag(False, help='skip the t-SNE figure')
     tsne_samples: int = flag(1000, help='articles in the t-SNE figure', low=5, high=100000)
 
 
 def main(argv=None):
-    a, files = parse(__doc__, [RecordArgs, FilesArgs], argv)
+    a, files, out = parse(__doc__, [RecordArgs, FilesArgs, OutputDirArgs], argv)
+    output_dir = out.output_dir or 'runs/record'
     if not a.runs:
         from kobert_news.config import UserError
         raise UserError('give the run directories with --runs')
-    guard_folder(a.output_dir)
+    guard_folder(output_dir)
     from kobert_news.reports.experiments import write_record
-    for path in write_record(a.runs, a.output_dir, tsne=not a.no_tsne, tsne_samples=a.tsne_samples,
+    for path in write_record(a.runs, output_dir, tsne=not a.no_tsne, tsne_samples=a.tsne_samples,
                              kobert_dir=files.kobert_dir):
         print(path)
 
 
-def cli(argv=None):
-    return run(main, argv)
+cli, entry = commands(main)
 
 
 if __name__ == '__main__':
-    sys.exit(cli())
+    sys.exit(entry())

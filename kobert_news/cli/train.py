@@ -9,21 +9,13 @@ A killed run continues from its last finished epoch when started again with the 
 """
 import json
 import sys
-from dataclasses import dataclass
 
-from kobert_news.cli.common import guard_folder, parse, run
-from kobert_news.options import Options, TrainConfig, flag
-
-
-@dataclass
-class TrainControl(Options):
-    """Run control"""
-    overwrite: bool = flag(False, help='start over in --output_dir, removing the earlier run there (only that '
-                                       "run's own files)")
+from kobert_news.cli.common import commands, guard_folder, parse
+from kobert_news.options import OverwriteArgs, TrainConfig
 
 
 def main(argv=None):
-    cfg, control = parse(__doc__, [TrainConfig, TrainControl], argv, file_flag='config')
+    cfg, control = parse(__doc__, [TrainConfig, OverwriteArgs], argv, file_flag='config')
     guard_folder(cfg.output_dir)
     from kobert_gluon.trainer import train
     if cfg.folds:
@@ -35,13 +27,7 @@ def main(argv=None):
         print(json.dumps(summary))
 
 
-def cli(argv=None):
-    return run(main, argv, interrupted='interrupted: run the same command again to resume from the last '
-                                       'finished epoch')
-
-
-def entry():
-    return cli()
+cli, entry = commands(main, interrupted='interrupted: run the same command again to resume from the last finished epoch')
 
 
 if __name__ == '__main__':

@@ -1,0 +1,55 @@
+"""List or clear the project's caches (int8 models, sentence embeddings).
+
+    python -m kobert_news.cli.cache list              # kobert-news-cache list
+    python -m kobert_news.cli.cache clear --kind int8
+
+Entries check themselves when used (a damaged one is rebuilt); this is for seeing what they hold
+and taking the space back. Only folders the project made under the cache root are removed.
+"""
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+
+from kobert_news.cli.common import commands, parse
+from kobert_news.config import UserError, cache_root
+from kobert_news.options import Options, flag
+
+KINDS = ('int8', 'embeddings')
+
+
+@dataclass
+class CacheArgs(Options):
+    """Cache"""
+    action: str = flag('list', help='list the entries with their sizes, or clear them', choices=('list', 'clear'))
+    kind: str = flag(help='only this kind of entry (default: all)', choices=KINDS)
+    root: str = flag(help='the cache root (default ~/.cache/kobert-news, or $XDG_CACHE_HOME/kobert-news; '
+                          'the --cache_dir given to the other commands)')
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in ('list', 'clear'):
+        argv = ['--action', argv[0]] + argv[1:]
+    a, = parse(__doc__, [CacheArgs], argv)
+    from kobert_gluon.cache import entries
+    root = a.root or cache_root()
+    found = [(kind, folder, size) for kind, folder, size in entries(root)
+             if kind in KINDS and (a.kind is None or kind == a.kind)]
+    if a.action == 'list':
+        for kind, folder, size in found:
+            print('%-10s %8.1f MB  %s' % (kind, size / 1e6, folder))
+        print('%d entries, %.1f MB in %s' % (len(found), sum(s for _, _, s in found) / 1e6, root))
+        return
+    if not os.path.isdir(root):
+        raise UserError('no cache at %s' % root)
+    for _, folder, _ in found:
+        shutil.rmtree(folder)
+    print('removed %d entries (%.1f MB) from %s' % (len(found), sum(s for _, _, s in found) / 1e6, root))
+
+
+cli, entry = commands(main)
+
+
+if __name__ == '__main__':
+    sys.exit(entry())

@@ -1,0 +1,67 @@
+"""Serve the classifier over HTTP (FastAPI + uvicorn; API docs at /docs).
+
+    python serve.py                                   # the default weight on 127.0.0.1:8000
+    python serve.py --gluon_weight_path W --port 8080 --precision int8 --calib_path news.csv
+    curl -s localhost:8000/predict -H 'Content-Type: application/json' \\
+         -d '{"articles": [{"title": "손흥민 시즌 10호골"}]}'
+
+POST /predict (JSON articles), POST /predict/csv (a CSV file in, main.py's output CSV out),
+POST /explain (each word's attribution to the topic, as explain.py), GET /health (200 once the
+model is loaded and warmed), GET /info, and at / a page to try it all in a browser. One worker
+thread runs the model: requests are batched together, up to --max_batch articles, waiting at most
+--max_wait_ms for more. bf16/int8 are calibrated on --calib_path's texts, or on the packaged sample articles.
+"""
+import sys
+from dataclasses import dataclass, fields
+
+from kobert_news.cli.common import commands, parse
+from kobert_news.config import EXPLAIN_MAX_STEPS
+from kobert_news.options import (FilesArgs, InferenceArgs, Options, PredictConfig, ShapeArgs, WeightArgs,
+                                 flag)
+
+
+@dataclass
+class ServeArgs(Options):
+    """Server"""
+    host: str = flag('127.0.0.1', help='address to listen on (0.0.0.0: every interface)')
+    port: int = flag(8000, help='port (0: any free one, printed at start)', low=0, high=65535)
+    max_batch: int = flag(32, help='most articles the model runs together, from one or several requests',
+                          low=1, high=4096)
+    max_wait_ms: float = flag(5.0, help='most milliseconds the worker waits for more requests to fill a batch',
+                              low=0.0, high=60000.0)
+    max_queue: int = flag(128, help='requests waiting for the model; beyond them the answer is 503 with '
+                                    'Retry-After', low=1, high=1000000)
+    max_articles: int = flag(256, help='articles in one request (more: 413)', low=1, high=1000000)
+    max_body_kb: int = flag(8192, help='size of a request body in KiB (more: 413)', low=1, high=4 << 20)
+    max_explain_articles: int = flag(8, help='articles in one /explain request (more: 413); one explanation runs '
+                                             'at a time, a second meanwhile gets 503', low=1, high=10000)
+    max_explain_steps: int = flag(200, help='most integration steps an /explain request may ask for (more: 422)',
+                                  low=1, high=EXPLAIN_MAX_STEPS)
+
+
+@dataclass
+class ServeConfig(ServeArgs, FilesArgs, InferenceArgs, ShapeArgs, WeightArgs):
+    """A server (serve.py)."""
+
+    def predict_config(self):
+        """The PredictConfig of the model part (weight, precision, calibration, files, shape)."""
+        return PredictConfig(**{f.name: getattr(self, f.name) for f in fields(PredictConfig) if hasattr(self, f.name)})
+
+
+def main(argv=None):
+    cfg, = parse(__doc__, [ServeConfig], argv)
+    from kobert_news.serving.app import Limits, create_app
+    from kobert_news.serving.server import serve
+    from kobert_news.serving.service import Service
+    service = Service(cfg.predict_config(), cfg.max_batch, cfg.max_wait_ms, cfg.max_queue)
+    # Requests in progress: the queue, a batch running, and as many again being read or answered.
+    limits = Limits(cfg.max_body_kb << 10, cfg.max_articles, max_requests=2 * cfg.max_queue + cfg.max_batch,
+                    max_explain_articles=cfg.max_explain_articles, max_explain_steps=cfg.max_explain_steps)
+    serve(cfg, service, create_app(service, limits))
+
+
+cli, entry = commands(main, huge_pages=True)  # OpenMP waits passively: kobert_gluon sets it for every command
+
+
+if __name__ == '__main__':
+    sys.exit(entry())

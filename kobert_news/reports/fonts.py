@@ -1,0 +1,80 @@
+"""A Hangul font for pages: NanumGothic from the pinned koreanize-matplotlib package, served whole by
+the web app (web_font) or cut down to the characters a report uses and embedded in it, so Korean
+renders on machines without a Korean system font and no page loads anything from outside. Both go
+through fontTools as WOFF: browsers refuse the .ttf itself (its empty TSI3 hinting table fails
+their font sanitizer)."""
+import base64
+import functools
+import importlib.util
+import io
+import logging
+import os
+
+log = logging.getLogger('kobert_news.fonts')
+
+FAMILY = 'KoNews Hangul'
+# System fonts with Hangul, tried first (Linux, macOS, Windows); the embedded or served font after them.
+STACK = ("'Noto Sans KR', 'Noto Sans CJK KR', 'Apple SD Gothic Neo', 'Malgun Gothic', 'NanumGothic', "
+         "'Nanum Gothic', '%s', sans-serif" % FAMILY)
+_WARNED = []
+
+
+def hangul_font_file():
+    """Path of NanumGothic.ttf (koreanize-matplotlib's copy), or None."""
+    spec = importlib.util.find_spec('koreanize_matplotlib')
+    if spec and spec.submodule_search_locations:
+        path = os.path.join(spec.submodule_search_locations[0], 'fonts', 'NanumGothic.ttf')
+        if os.path.isfile(path):
+            return path
+    return None
+
+
+# Hinting sources (Microsoft VTT) that fontTools cannot cut and browsers reject when empty.
+DROPPED_TABLES = ['TSI0', 'TSI1', 'TSI2', 'TSI3', 'TSI5']
+WEB_FONT_NAME = 'NanumGothic.woff'  # the name the page's style.css asks for, beside it under fonts/
+
+
+def _woff(text=None):
+    """NanumGothic as WOFF bytes, cut down to text's characters (all of it without text), or None
+    with one warning when the font or fontTools is missing."""
+    path = hangul_font_file()
+    try:
+        from fontTools import subset
+    except ImportError:
+        path = None
+    if path is None:
+        if not _WARNED:
+            _WARNED.append(True)
+            log.warning('no Hangul font to embed or serve (pip install koreanize-matplotlib fonttools): pages '
+                        'rely on a Korean system font')
+        return None
+    options = subset.Options()
+    options.flavor = 'woff'
+    options.drop_tables += DROPPED_TABLES
+    font = subset.load_font(path, options)
+    cutter = subset.Subsetter(options)
+    if text is None:
+        cutter.populate(unicodes=font.getBestCmap().keys())
+    else:
+        cutter.populate(text=''.join(sorted(set(text) - set(' \t\r\n'))) or ' ')
+    cutter.subset(font)
+    out = io.BytesIO()
+    subset.save_font(font, out, options)
+    return out.getvalue()
+
+
+@functools.lru_cache(maxsize=1)
+def web_font():
+    """The whole NanumGothic as WOFF bytes (made once per process, about a second), for the web app
+    to serve as fonts/NanumGothic.woff beside the page's style.css; None without the font."""
+    return _woff()
+
+
+def embedded_font_face(text):
+    """A CSS @font-face rule with NanumGothic cut down to text's characters (WOFF, base64), or ''
+    when there is no font to embed (the page then relies on system fonts)."""
+    data = _woff(text)
+    if data is None:
+        return ''
+    return "@font-face{font-family:'%s';src:url(data:font/woff;base64,%s) format('woff');}" % (
+        FAMILY, base64.b64encode(data).decode('ascii'))

@@ -1,0 +1,110 @@
+"""Every failure as a JSON error with the right status, never a traceback: validation (422, naming
+the field), size limits (413), a full queue or a model not ready (503 with Retry-After), the
+user's own mistakes found deeper down (UserError, 422), and anything unexpected (500)."""
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse
+
+from kobert_news.config import UserError
+from kobert_news.serving.batcher import Closed, QueueFull
+
+RETRY_AFTER = '1'  # seconds: a queue drains, and a small model loads, within about that
+
+
+def error(code, message, headers=None, **extra):
+    return JSONResponse(dict(error=message, **extra), status_code=code, headers=headers)
+
+
+def field_name(loc):
+    """('body', 'articles', 0, 'title') -> 'articles.0.title'."""
+    parts = [str(p) for p in loc]
+    if len(parts) > 1 and parts[0] in ('body', 'query'):
+        parts = parts[1:]
+    return '.'.join(parts)
+
+
+def _describe(e):
+    if e.get('type') == 'json_invalid':  # loc is ('body', position)
+        return {'field': 'body', 'message': 'invalid JSON at character %s: %s'
+                % (e['loc'][-1], (e.get('ctx') or {}).get('error', e.get('msg')))}
+    return {'field': field_name(e.get('loc', ())), 'message': e.get('msg', 'invalid')}
+
+
+async def validation_error(request, exc):
+    found = [dict(_describe(e), type=e.get('type')) for e in exc.errors()]
+    first = found[0] if found else {'field': 'body', 'message': 'invalid'}
+    kind = request.headers.get('content-type', '').split(';')[0].strip()
+    if first['field'] == 'body' and kind and not kind.endswith(('json', 'form-data')):
+        # FastAPI reads JSON only when the request says it is JSON (curl -d says it is a form)
+        first = dict(first, message='send the articles as JSON, with the header Content-Type: application/json '
+                                    '(this request says %s)' % kind)
+    return error(422, '%s: %s' % (first['field'], first['message']), field=first['field'], errors=found)
+
+
+async def http_error(request, exc):
+    return error(exc.status_code, str(exc.detail), headers=getattr(exc, 'headers', None))
+
+
+async def user_error(request, exc):
+    return error(422, str(exc))
+
+
+async def queue_full(request, exc):
+    return error(503, 'the server is busy (%s): try again shortly' % exc, headers={'Retry-After': RETRY_AFTER})
+
+
+async def closed(request, exc):
+    return error(503, str(exc), headers={'Retry-After': RETRY_AFTER})
+
+
+async def unexpected(request, exc):
+    # Starlette re-raises it after this answer, and uvicorn writes the traceback to the server's log.
+    return error(500, 'internal error (%s); the server log has the details' % type(exc).__name__)
+
+
+HANDLERS = {RequestValidationError: validation_error, HTTPException: http_error, UserError: user_error,
+            QueueFull: queue_full, Closed: closed, Exception: unexpected}
+
+
+class Guard:
+    """ASGI middleware for the two bounds before the queue: at most max_requests requests in
+    progress at once (past that, 503 with Retry-After, before the body is read), and a body over
+    max_bytes gets 413, by its Content-Length before it is read, or once that many bytes have come
+    (chunked uploads)."""
+
+    def __init__(self, app, max_bytes, max_requests):
+        self.app, self.max_bytes, self.max_requests = app, max_bytes, max_requests
+        self.active = 0  # the event loop's own count: no lock needed
+
+    def too_large(self):
+        return HTTPException(413, 'the request body is over the limit of %d bytes (--max_body_kb)' % self.max_bytes)
+
+    async def __call__(self, scope, receive, send):
+        if scope['type'] != 'http':
+            return await self.app(scope, receive, send)
+        length = dict(scope['headers']).get(b'content-length')
+        if self.active >= self.max_requests:
+            response = error(503, 'the server is busy (%d requests in progress): try again shortly' % self.active,
+                             headers={'Retry-After': RETRY_AFTER})
+        elif length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+            response = (error(413, self.too_large().detail) if length.isdigit()
+                        else error(400, 'Content-Length is not a number'))
+        else:
+            response = None
+        if response is not None:
+            return await response(scope, receive, send)
+        seen = 0
+
+        async def limited():
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get('body', b''))
+            if seen > self.max_bytes:  # raised inside the app's body reading: its handler answers 413
+                raise self.too_large()
+            return message
+
+        self.active += 1
+        try:
+            await self.app(scope, limited, send)
+        finally:
+            self.active -= 1

@@ -1,0 +1,49 @@
+"""POST /explain: why each article got its topic, word by word (integrated gradients, as
+kobert_news.api.Classifier.explain and explain.py compute them, on the weight's plain fp32 graph,
+loaded in the model thread on the first request).
+
+An explanation costs seconds per article (steps passes of the model and its gradient), so the
+server computes one at a time: while one is in progress another /explain is answered 503 with
+Retry-After. Each article is one job for the model thread, so the /predict requests that queue
+meanwhile are answered between two articles, and a client that leaves stops its explanation after
+the article in progress."""
+from fastapi import Request
+from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse, Response
+
+from kobert_news.serving.errors import error
+from kobert_news.serving.schemas import FAILURES, ExplainRequest, ExplainResponse
+from kobert_news.serving.work import GONE, answer, ready
+
+RETRY_AFTER = '5'  # seconds: about one explanation of a few headlines
+
+
+def add_explain(app):
+    limits = app.state.limits
+    app.state.explaining = False  # the event loop's own flag: set and read without an await between
+
+    @app.post('/explain', response_model=ExplainResponse, responses=FAILURES,
+              summary='why each article got its topic: the probabilities, and each word\'s attribution')
+    async def explain(body: ExplainRequest, request: Request):
+        if len(body.articles) > limits.max_explain_articles:
+            raise HTTPException(413, '%d articles to explain in one request; the limit is %d (--max_explain_articles)'
+                                % (len(body.articles), limits.max_explain_articles))
+        if body.steps > limits.max_explain_steps:
+            return error(422, 'steps: at most %d on this server (--max_explain_steps), not %d'
+                         % (limits.max_explain_steps, body.steps), field='steps')
+        service = ready(request)
+        if app.state.explaining:
+            raise HTTPException(503, 'the server is busy with another explanation: try again shortly',
+                                headers={'Retry-After': RETRY_AFTER})
+        app.state.explaining = True
+        try:
+            found = []
+            for article in body.articles:
+                got = await answer(request, service.submit_explain(article.model_dump(), body.target, body.steps))
+                if got is None:
+                    return Response(status_code=GONE)
+                service.batcher.stats['answered'] += 1
+                found += got
+        finally:
+            app.state.explaining = False
+        return JSONResponse({'model': service.model, 'steps': body.steps, 'explanations': found})

@@ -1,0 +1,122 @@
+"""Nothing lost, nothing silently wrong: outputs never land on inputs or project files, keep their
+permissions, fail before the work (or in one line after it), and the caches can be listed and cleared."""
+import os
+import resource
+import signal
+import stat
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from tests.conftest import KOBERT_HOME, ROOT
+
+SAMPLE = os.path.join(ROOT, 'data', 'sample.csv')
+
+
+@pytest.fixture
+def data(tmp_path):
+    path = tmp_path / 'news.csv'
+    pd.read_csv(SAMPLE).to_csv(path, index=False)
+    return path
+
+
+def test_outputs_never_land_on_inputs_however_spelled(tmp_path, data, tiny_weight, call, monkeypatch):
+    original = data.read_bytes()
+    (tmp_path / 'sub').mkdir()
+    os.symlink(str(data), str(tmp_path / 'link.csv'))
+    monkeypatch.chdir(str(tmp_path / 'sub'))
+    for spelling in (str(data), '../news.csv', str(tmp_path / 'sub' / '..' / 'news.csv'), str(tmp_path / 'link.csv')):
+        r = call('predict', '--gluon_weight_path', tiny_weight, '--data_path', data, '--save_path', spelling)
+        assert r.returncode == 2 and 'is the input' in r.stderr, (spelling, r.stderr)
+        r = call('baseline', '--data_path', data, '--save_path', spelling)
+        assert r.returncode == 2 and 'is the input' in r.stderr, (spelling, r.stderr)
+    r = call('predict', '--gluon_weight_path', tiny_weight, '--data_path', data, '--save_path', tiny_weight)
+    assert r.returncode == 2 and 'is the input' in r.stderr
+    assert data.read_bytes() == original
+
+
+def test_project_files_are_not_outputs(data, tiny_weight, call):
+    for target in ('main.py', os.path.join('weights', 'kobert-news-small-ynat.json'),
+                   os.path.join('kobert_gluon', 'model.py'), os.path.join('kobert_news', 'out.csv')):
+        path = os.path.join(ROOT, target)
+        before = open(path, 'rb').read() if os.path.exists(path) else None
+        r = call('predict', '--gluon_weight_path', tiny_weight, '--data_path', data, '--save_path', path)
+        assert r.returncode == 2 and 'will not write' in r.stderr, (target, r.stderr)
+        assert (open(path, 'rb').read() if os.path.exists(path) else None) == before
+    r = call('record', '--runs', ROOT, '--output_dir', os.path.join(ROOT, 'kobert_gluon'))
+    assert r.returncode == 2 and 'will not write into' in r.stderr
+
+
+def test_replaced_output_keeps_its_permissions_and_read_only_is_refused(tmp_path, data, tiny_weight, call):
+    out = tmp_path / 'out.csv'
+    out.write_text('old\n')
+    os.chmod(str(out), 0o640)
+    assert call('predict', '--gluon_weight_path', tiny_weight, '--data_path', data, '--save_path', out).returncode == 0
+    assert stat.S_IMODE(os.stat(str(out)).st_mode) == 0o640 and len(pd.read_csv(str(out))) == 24
+    os.chmod(str(out), 0o444)
+    before = out.read_bytes()
+    r = call('predict', '--gluon_weight_path', tiny_weight, '--data_path', data, '--save_path', out)
+    assert r.returncode == 2 and 'is read-only: not replaced' in r.stderr
+    assert out.read_bytes() == before and sorted(os.listdir(str(tmp_path))) == ['news.csv', 'out.csv']
+
+
+def test_output_folder_that_is_a_file_fails_before_the_work(tmp_path, data, tiny_weight, call):
+    (tmp_path / 'afile').write_text('x')
+    r = call('predict', '--gluon_weight_path', tiny_weight, '--data_path', data,
+             '--save_path', tmp_path / 'afile' / 'out.csv')
+    assert r.returncode == 2 and 'is not a folder' in r.stderr
+    r = call('train', '--data_path', data, '--output_dir', tmp_path / 'afile', '--model', 'tiny', '--epochs', 1)
+    assert r.returncode == 2 and 'is a file, not a folder' in r.stderr
+
+
+def _limited_run(args, limit_bytes):
+    """main.py in a process that may not write files over limit_bytes: a full disk, as the writer sees it."""
+    def limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
+    env = dict(os.environ, KOBERT_HOME=KOBERT_HOME or '', GLIBC_TUNABLES='')
+    return subprocess.run([sys.executable, os.path.join(ROOT, 'main.py')] + [str(a) for a in args],
+                          preexec_fn=limit, capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_full_disk_is_one_error_line_and_leaves_nothing(tmp_path, tiny_weight):
+    data = tmp_path / 'news.csv'
+    pd.concat([pd.read_csv(SAMPLE)] * 100).to_csv(data, index=False)  # about 800 kB of output
+    # 200 kB: room for MXNet's small shared-memory batches, none for the whole output.
+    r = _limited_run(['--gluon_weight_path', tiny_weight, '--data_path', data, '--save_path', tmp_path / 'o.csv'],
+                     200000)
+    assert r.returncode == 2 and 'Traceback' not in r.stderr, r.stderr
+    assert r.stderr.strip().splitlines()[-1].startswith('error: File too large')
+    assert sorted(os.listdir(str(tmp_path))) == ['news.csv']
+
+
+def test_ctrl_c_says_interrupted(tmp_path, tiny_weight):
+    data = tmp_path / 'many.csv'
+    pd.concat([pd.read_csv(SAMPLE)] * 300).to_csv(data, index=False)
+    env = dict(os.environ, KOBERT_HOME=KOBERT_HOME or '', GLIBC_TUNABLES='')
+    p = subprocess.Popen([sys.executable, os.path.join(ROOT, 'main.py'), '--gluon_weight_path', tiny_weight,
+                          '--data_path', str(data), '--save_path', str(tmp_path / 'o.csv'), '--chunk_rows', '1024'],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    time.sleep(8)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=120)
+    if p.returncode == 0:
+        pytest.skip('the run finished before it could be interrupted')
+    assert p.returncode == 130 and err.strip().splitlines()[-1] == 'interrupted' and 'Traceback' not in err
+    assert not (tmp_path / 'o.csv').exists() and not [n for n in os.listdir(str(tmp_path)) if n.endswith('.part')]
+
+
+def test_caches_can_be_listed_and_cleared(tmp_path, call):
+    import numpy as np
+    from kobert_gluon import cache
+    root = tmp_path / 'cache'
+    cache.store(str(root / 'embeddings'), 'k1', lambda d: np.save(os.path.join(d, 'vectors.npy'), np.zeros((2, 3))))
+    (root / 'keep.txt').parent.mkdir(exist_ok=True)
+    (root / 'keep.txt').write_text('not a cache entry')
+    r = call('cache', 'list', '--root', root)
+    assert r.returncode == 0 and 'embeddings' in r.stdout and '1 entries' in r.stdout
+    r = call('cache', 'clear', '--root', root)
+    assert r.returncode == 0 and 'removed 1 entries' in r.stdout
+    assert os.listdir(str(root / 'embeddings')) == [] and (root / 'keep.txt').exists()

@@ -1,0 +1,110 @@
+"""The code's shape: dependencies run one way, no import cycles, short modules, each flag defined once."""
+import ast
+import os
+import re
+
+from tests.conftest import ROOT
+
+PACKAGES = ('kobert_news', 'kobert_gluon', 'preprocess')
+# Lower layers never import higher ones (function-level imports included).
+LAYERS = [('kobert_news.config', 'kobert_news.options'), ('preprocess',), ('kobert_gluon',),
+          ('kobert_news.reports', 'kobert_news.api', 'kobert_news.serving'), ('kobert_news.cli', 'kobert_news'),
+          ('<root>',)]
+MAX_LINES = 300
+
+
+def _modules():
+    out = {}
+    for pkg in PACKAGES:
+        for folder, _, names in os.walk(os.path.join(ROOT, pkg)):
+            for n in names:
+                if n.endswith('.py'):
+                    rel = os.path.relpath(os.path.join(folder, n), ROOT)[:-3].replace(os.sep, '.')
+                    out[rel[:-len('.__init__')] if rel.endswith('.__init__') else rel] = os.path.join(folder, n)
+    for n in os.listdir(ROOT):
+        if n.endswith('.py') and n != 'setup.py':
+            out['<root>.' + n[:-3]] = os.path.join(ROOT, n)
+    return out
+
+
+def _imports(path, modules):
+    found = set()
+    for node in ast.walk(ast.parse(open(path, encoding='utf-8').read())):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names = [node.module] + ['%s.%s' % (node.module, a.name) for a in node.names]
+        for name in names:
+            while name and name not in modules:
+                name = name.rpartition('.')[0]
+            if name:
+                found.add(name)
+    return found
+
+
+def _layer(module):
+    best = None
+    for i, prefixes in enumerate(LAYERS):
+        for p in prefixes:
+            if module == p or module.startswith(p + '.'):
+                if best is None or len(p) > best[1]:
+                    best = (i, len(p))
+    return best[0]
+
+
+def test_dependencies_run_one_way_without_cycles():
+    modules = _modules()
+    graph = {m: _imports(p, modules) - {m} for m, p in modules.items()}
+    upward = ['%s -> %s' % (m, d) for m, deps in graph.items() for d in deps if _layer(d) > _layer(m)]
+    assert not upward, upward
+    # No cycle, lazy imports included (depth-first search for a back edge).
+    state, cycles = {}, []
+
+    def visit(m, path):
+        state[m] = 1
+        for d in sorted(graph[m]):
+            if state.get(d) == 1:
+                cycles.append(' -> '.join(path[path.index(d):] + [d]) if d in path else d)
+            elif d not in state:
+                visit(d, path + [d])
+        state[m] = 2
+    for m in sorted(graph):
+        if m not in state:
+            visit(m, [m])
+    assert not cycles, cycles
+
+
+def test_the_library_imports_no_root_script():
+    """kobert_news, kobert_gluon and preprocess never import the checkout's root scripts (config,
+    main, ...): an installed package has none of them."""
+    roots = {n[:-3] for n in os.listdir(ROOT) if n.endswith('.py')}
+    bad = []
+    for m, path in _modules().items():
+        if m.startswith('<root>'):
+            continue
+        for node in ast.walk(ast.parse(open(path, encoding='utf-8').read())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else []
+            bad += ['%s imports %s' % (m, n) for n in names if n.split('.')[0] in roots]
+    assert not bad, bad
+
+
+def test_no_module_is_long():
+    long = {m: n for m, p in _modules().items() for n in [sum(1 for _ in open(p, encoding='utf-8'))] if n > MAX_LINES}
+    assert not long, long
+
+
+def test_each_flag_is_defined_once():
+    """Options are dataclass fields made with flag(); no parser is built by hand anywhere else."""
+    seen = {}
+    for m, path in _modules().items():
+        text = open(path, encoding='utf-8').read()
+        if 'add_argument(' in text:
+            # torch_side runs under the second environment's Python as hf.py's worker: not a user's command.
+            assert m in ('kobert_news.cli.common', 'kobert_gluon.torch_side'), '%s builds its own parser' % m
+        for name in re.findall(r'^    (\w+): \w+ = flag\(', text, re.M):
+            seen.setdefault(name, []).append(m)
+    twice = {n: ms for n, ms in seen.items() if len(ms) > 1}
+    assert not twice, twice
+    assert {'mode', 'encoding', 'cache_dir', 'calib_path', 'gluon_weight_path', 'data_path'} <= set(seen)

@@ -1,0 +1,212 @@
+"""The page to try the classifier (kobert_news/web) as the app serves it (serve.py on a loopback
+port, a tiny real weight), in a real headless Chromium: an article classified and explained word
+by word, a CSV, every bad input shown as a message on a page that keeps working, and nothing
+loaded from anywhere but the app."""
+import os
+import re
+
+import pytest
+import requests
+
+from kobert_news.config import TOPICS_KO
+from tests.conftest import ROOT
+from tests.served import TIMEOUT, Served, explanation_in_flight
+
+WAIT = 120  # seconds: the loaded CI machine is slow; a working page answers far sooner
+SAMPLE = os.path.join(ROOT, 'data', 'sample.csv')
+WEB = os.path.join(ROOT, 'kobert_news', 'web')
+ARTICLE = {'title': '한국은행, 기준금리 0.25%p 인상…"물가 안정 우선"',
+           'body': '한국은행 금융통화위원회가 기준금리를 연 3.5%로 올렸다. 소비자물가 상승률이 높다.'}
+
+
+@pytest.fixture(scope='module')
+def server(tiny_weight):
+    s = Served(tiny_weight)
+    yield s
+    code, log = s.stop()
+    assert code == 0 and 'Traceback' not in log, log
+
+
+@pytest.fixture(scope='module')
+def classifier(tiny_weight, kobert_home):
+    from kobert_news.api import Classifier
+    return Classifier.load(tiny_weight, kobert_dir=kobert_home)
+
+
+@pytest.fixture
+def page(browser, server):
+    """The page, loaded from the app, in the browser."""
+    browser.get(server.url('/'))
+    wait(browser, lambda d: d.execute_script("return document.readyState === 'complete' && "
+                                             "document.getElementById('target').options.length === 9"))
+    return server
+
+
+def wait(browser, condition, timeout=WAIT):
+    from selenium.webdriver.support.ui import WebDriverWait
+    return WebDriverWait(browser, timeout, poll_frequency=0.1).until(condition)
+
+
+def by_id(browser, name):
+    return browser.find_element('id', name)
+
+
+def submit_article(browser, title, body):
+    # Set through the DOM: typing 100,000 characters key by key would take minutes.
+    browser.execute_script("document.getElementById('title').value = arguments[0];"
+                           "document.getElementById('body').value = arguments[1];", title, body)
+    by_id(browser, 'classify').click()
+
+
+def settled(browser):
+    """Wait until no request is in flight (the buttons are enabled again)."""
+    wait(browser, lambda d: by_id(d, 'classify').is_enabled() and not by_id(d, 'status').is_displayed())
+
+
+def message(browser):
+    box = by_id(browser, 'message')
+    return box.text if box.is_displayed() else ''
+
+
+def shown_words(browser):
+    return browser.execute_script("return Array.from(document.querySelectorAll('#words .w')).map("
+                                  "s => [s.textContent, s.title, s.classList.contains('unread')])")
+
+
+def test_the_app_serves_everything_the_page_uses(server):
+    """No CDN: the page's script, style and font come from the app, and its policy allows nothing else."""
+    index = requests.get(server.url('/'), timeout=TIMEOUT)
+    assert index.status_code == 200 and index.headers['content-type'].startswith('text/html')
+    assert "default-src 'self'" in index.headers['content-security-policy']
+    assets = re.findall(r'(?:src|href)="([^"]+)"', index.text)
+    assert sorted(assets) == ['data:,', 'web/app.js', 'web/style.css']
+    kinds = {}
+    for asset in ('web/app.js', 'web/style.css'):
+        r = requests.get(server.url('/' + asset), timeout=TIMEOUT)
+        assert r.status_code == 200, asset
+        kinds[asset] = r.headers['content-type'].split(';')[0]
+    assert kinds == {'web/app.js': 'text/javascript', 'web/style.css': 'text/css'}
+    css = requests.get(server.url('/web/style.css'), timeout=TIMEOUT).text
+    fonts = re.findall(r"url\('([^']+)'\)", css)
+    assert fonts == ['fonts/NanumGothic.woff']
+    font = requests.get(server.url('/web/' + fonts[0]), timeout=TIMEOUT)
+    assert font.status_code == 200 and font.headers['content-type'] == 'font/woff' and font.content[:4] == b'wOFF'
+    for name in os.listdir(WEB):
+        with open(os.path.join(WEB, name), encoding='utf-8') as f:
+            assert not re.search(r'https?:|//[a-z]', f.read()), name
+
+
+def test_article_is_classified_and_explained(browser, page, classifier, tmp_path):
+    submit_article(browser, ARTICLE['title'], ARTICLE['body'])
+    wait(browser, lambda d: shown_words(d))
+    settled(browser)
+    assert message(browser) == ''
+    # The topic shown is /predict's.
+    predicted = page.post({'articles': [ARTICLE]}).json()['predictions'][0]
+    shown = '%s (%s) %.3f' % (TOPICS_KO[predicted['topic']], predicted['topic'], predicted['probability'])
+    assert by_id(browser, 'result-topic').text == shown
+    # The bars: every topic, most likely first, as the library computes them.
+    expected = classifier.explain([ARTICLE])[0]
+    bars = browser.execute_script("return Array.from(document.querySelectorAll('#bars .name')).map("
+                                  "(n, i) => [n.textContent, document.querySelectorAll('#bars .num')[i].textContent])")
+    ranked = sorted(expected['probabilities'].items(), key=lambda kv: -kv[1])
+    assert bars == [['%s (%s)' % (TOPICS_KO[t], t), '%.3f' % p] for t, p in ranked]
+    # The words: the model text's words in order, each with its attribution, shaded by it.
+    words = shown_words(browser)
+    assert [w for w, _, _ in words] == expected['words']
+    assert [float(t) for _, t, _ in words] == pytest.approx(expected['attributions'], abs=1e-4)
+    shades = browser.execute_script("return Array.from(document.querySelectorAll('#words .w')).map("
+                                    "s => getComputedStyle(s).backgroundColor)")
+    assert len(set(shades)) > 2 and 'rgba(0, 0, 0, 0)' not in shades
+    # Hangul is drawn with the font the app serves, and nothing came from elsewhere.
+    faces = browser.execute_async_script("const done = arguments[0]; document.fonts.load("
+                                         "'16px \"KoNews Hangul\"', '가').then(f => done(f.length), () => done(-1));")
+    assert faces == 1
+    loaded = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert page.url('/web/fonts/NanumGothic.woff') in loaded
+    assert all(url.startswith(page.url('/')) for url in loaded), loaded
+    from tests.browser import full_page_screenshot
+    shot = full_page_screenshot(browser, tmp_path / 'page.png')
+    assert shot.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+
+
+def test_empty_text_is_refused_on_the_page(browser, page):
+    submit_article(browser, '   ', '\n')
+    wait(browser, message)
+    assert 'Enter a title or a body' in message(browser)
+    assert not by_id(browser, 'result').is_displayed()
+
+
+def test_steps_over_the_servers_limit(browser, page):
+    browser.execute_script("document.getElementById('steps').value = '999';")
+    submit_article(browser, ARTICLE['title'], '')
+    wait(browser, message)
+    settled(browser)
+    assert 'steps: at most 200 on this server' in message(browser) and '(422)' in message(browser)
+    assert by_id(browser, 'bars').text and 'No explanation' in by_id(browser, 'words-note').text
+
+
+def test_100000_character_text(browser, page):
+    body = ('국회는 오늘 본회의를 열어 예산안을 처리했다. ' * 4000)[:100000]
+    submit_article(browser, '예산안 국회 통과', body)
+    wait(browser, lambda d: shown_words(d))
+    settled(browser)
+    assert message(browser) == ''
+    words = shown_words(browser)
+    read = [w for w in words if not w[2]]
+    unread = [w for w in words if w[2]]
+    assert 0 < len(read) < 64 and len(unread) == 60  # max_len 64 pieces read; 60 unread words shown
+    assert 'words were read' in by_id(browser, 'words-note').text
+    # The page still works afterwards.
+    submit_article(browser, ARTICLE['title'], '')
+    wait(browser, lambda d: [w[0] for w in shown_words(d)][:1] == ['기사제목::'] and len(shown_words(d)) < 20)
+    settled(browser)
+    assert message(browser) == ''
+
+
+def test_csv_upload_and_a_row_explained(browser, page):
+    by_id(browser, 'csv').send_keys(SAMPLE)
+    by_id(browser, 'classify-csv').click()
+    wait(browser, lambda d: d.find_elements('css selector', '#csv-table tbody tr'))
+    settled(browser)
+    rows = browser.find_elements('css selector', '#csv-table tbody tr')
+    assert len(rows) == 24 and message(browser) == ''
+    with open(SAMPLE, 'rb') as f:
+        main_csv = requests.post(page.url('/predict/csv'), files={'file': ('sample.csv', f)}, timeout=TIMEOUT)
+    first = main_csv.content.decode('utf-8-sig').splitlines()[1]
+    assert rows[0].find_elements('tag name', 'td')[2].text.endswith('(%s)' % first.split(',')[-2])
+    browser.find_element('css selector', '#csv-table tbody tr button').click()
+    wait(browser, lambda d: shown_words(d))
+    settled(browser)
+    assert by_id(browser, 'title').get_attribute('value') == rows[0].find_elements('tag name', 'td')[1].text
+
+
+def test_csv_with_wrong_columns_shows_the_reason(browser, page, tmp_path):
+    bad = tmp_path / 'wrong.csv'
+    bad.write_text('headline,text\n가,나\n', encoding='utf-8')
+    by_id(browser, 'csv').send_keys(str(bad))
+    by_id(browser, 'classify-csv').click()
+    wait(browser, message)
+    settled(browser)
+    assert 'lacks' in message(browser) and '(422)' in message(browser)
+    assert not by_id(browser, 'csv-result').is_displayed()
+
+
+def test_busy_server_shows_503(browser, page):
+    """Another client's long explanation is in progress: the page gets its prediction, and for its
+    explanation the app's 503, shown as a message; once the other client leaves, it works."""
+    with explanation_in_flight(page):
+        submit_article(browser, ARTICLE['title'], ARTICLE['body'])
+        wait(browser, message)
+        settled(browser)
+        assert '(503)' in message(browser) and 'busy' in message(browser)
+        assert by_id(browser, 'bars').text  # the prediction came; only the explanation was refused
+    submit_article(browser, ARTICLE['title'], ARTICLE['body'])  # and the next try works
+    wait(browser, lambda d: shown_words(d) and not message(d))
+
+
+def test_page_topics_are_the_projects():
+    with open(os.path.join(WEB, 'app.js'), encoding='utf-8') as f:
+        script = f.read()
+    for topic, korean in TOPICS_KO.items():
+        assert "%s: '%s'" % (topic, korean) in script
