@@ -147,8 +147,7 @@ class EncoderArgs(Options):
 
     def check_encoder(self):
         if self.cluster_encoder not in ('use', 'sbert') and not self.cluster_encoder.startswith('kobert:'):
-            raise UserError('--cluster_encoder must be use, sbert or kobert:<weight path>, not %r'
-                            % self.cluster_encoder)
+            raise UserError('--cluster_encoder must be use, sbert or kobert:<weight>, not %r' % self.cluster_encoder)
 
 
 @dataclass
@@ -168,8 +167,7 @@ class RecipeArgs(Options):
                                         "(a transformers BERT checkpoint in KoBERT's layout) or gluonnlp "
                                         "(GluonNLP's model zoo, from $MXNET_GLUON_REPO)")
     epochs: int = flag(20, help='epochs (the learning-rate schedule spans them all)', low=1, high=10000)
-    stop_epoch: int = flag(0, help='stop after this epoch, keeping the schedule of --epochs (0: run them all)',
-                           low=0)
+    stop_epoch: int = flag(0, help='stop after this epoch, keeping the schedule of --epochs (0: run them all)', low=0)
     lr: float = flag(5e-5, help='peak learning rate', above=0.0, high=1.0)
     epsilon: float = flag(1e-9, help="bertadam's epsilon", above=0.0, high=1.0)
     weight_decay: float = flag(0.01, help='weight decay (not on LayerNorm nor biases)', low=0.0, high=1.0)
@@ -208,17 +206,16 @@ class OutputDirArgs(Options):
 @dataclass
 class OverwriteArgs(Options):
     """Replacing earlier output"""
-    overwrite: bool = flag(False, help="start over in --output_dir: replace the earlier run (train.py) or export "
-                                       "(export.py) there, removing only its own files; a folder that holds "
-                                       "anything else is never cleared")
+    overwrite: bool = flag(False, help="start over: replace train.py's run or export.py's export in --output_dir, "
+                                       "or spark_predict.py's finished --output, removing only the command's own "
+                                       "files; a folder that holds anything else is never cleared")
 
 
 @dataclass
 class DeviceArgs(Options):
     """Devices and distributed training
 
-    None of these change the recipe: the global batch, the learning-rate schedule and the number
-    of updates stay those of one process."""
+    None of them change the recipe: the global batch, schedule and updates stay one process's."""
     gpus: str = flag('', help='GPU ids to train on, e.g. 0,1: each batch is split across them (needs an '
                               'MXNet build with CUDA; default: the CPU)')
     cpu_contexts: int = flag(1, help='CPU contexts to split each batch across (cpu(0), cpu(1), ...): the '
@@ -277,6 +274,18 @@ class TrainConfig(InputArgs, ShapeArgs, FilesArgs, SplitArgs, ClusterArgs, Recip
 class OutputArgs(Options):
     """Output"""
     save_path: str = flag(help='output file; without it, results are printed')
+
+
+@dataclass
+class FormatArgs(Options):
+    """Output format"""
+    format: str = flag(help='explain.py: html or json (default: json for a .json --save_path, else html); '
+                            'spark_predict.py: csv or parquet (default csv)')
+    FORMATS = ()  # set by the command that combines this group
+
+    def check_format(self):
+        if self.format not in (None,) + self.FORMATS:
+            raise UserError('--format must be one of %s, not %r' % (', '.join(self.FORMATS), self.format))
 
 
 @dataclass

@@ -22,7 +22,7 @@ class LaunchArgs(Options):
     """Parameter server"""
     workers: int = flag(2, help='worker processes: each takes its share of every batch', low=1, high=64)
     servers: int = flag(1, help='server processes: they sum the workers\' gradients', low=1, high=64)
-    port: int = flag(0, help="the scheduler's port on 127.0.0.1 (default: a free one)", low=0, high=65535)
+    scheduler_port: int = flag(0, help="the scheduler's port on 127.0.0.1 (default: a free one)", low=0, high=65535)
 
 
 def split_command(argv):
@@ -50,7 +50,7 @@ def main(argv=None):
     flags, command = split_command(list(sys.argv[1:] if argv is None else argv))
     args, = parse(__doc__, [LaunchArgs], flags)
     from kobert_gluon.launch import launch
-    code = launch(check_command(command), args.workers, args.servers, port=args.port)
+    code = launch(check_command(command), args.workers, args.servers, port=args.scheduler_port)
     return 128 - code if code < 0 else code  # killed by a signal: the shell's convention
 
 

@@ -16,23 +16,23 @@ from dataclasses import dataclass
 
 from kobert_news.cli.common import guard_folder, parse, run, script
 from kobert_news.config import UserError
-from kobert_news.options import ColumnArgs, FilesArgs, InferenceArgs, Options, ShapeArgs, WeightArgs, flag
+from kobert_news.options import (ColumnArgs, FilesArgs, FormatArgs, InferenceArgs, OverwriteArgs, ShapeArgs,
+                                  WeightArgs, flag)
 
 log = logging.getLogger('kobert_news.spark')
 
 
 @dataclass
-class SparkArgs(Options):
+class SparkArgs(FormatArgs, OverwriteArgs):
     """Spark job"""
+    FORMATS = ('csv', 'parquet')  # csv: UTF-8 with a header in each part file
     input: str = flag(help='CSV file, folder of .csv files, glob (quoted) or URL Spark reads (hdfs://, s3a://)')
     output: str = flag(help='output folder (part files, then _SUCCESS once the job is complete)')
     master: str = flag(help="Spark master: local[2], yarn, k8s://..., spark://... (default: spark-submit's, else "
                             "local[*])")
-    format: str = flag('csv', help='output format (csv: UTF-8 with a header in each part)', choices=('csv', 'parquet'))
     partitions: int = flag(0, help="classify in at least this many tasks (default: Spark's parallelism)", low=0)
     batch_rows: int = flag(4096, help='rows per batch handed to a Python worker (Arrow batch size)', low=1,
                            high=1000000)
-    overwrite: bool = flag(False, help='replace a finished output in --output')
 
     def check_paths(self):
         for name in ('input', 'output'):
@@ -50,7 +50,7 @@ def main(argv=None):
     if '://' not in job.output or job.output.startswith('file://'):
         guard_folder(job.output[len('file://'):] if job.output.startswith('file://') else job.output)
     from kobert_news.spark import classify
-    counts = classify(cfg, job.input, job.output, job.master, job.format, job.partitions, job.overwrite,
+    counts = classify(cfg, job.input, job.output, job.master, job.format or 'csv', job.partitions, job.overwrite,
                       job.batch_rows)
     if counts['unclassified']:
         log.warning('%d row(s) have no text: left unclassified (predicted and probability empty)',
