@@ -17,7 +17,8 @@ def requirements(name):
 # tests; cython builds gluonnlp's extension when pip compiles it). protobuf stays: the export reads
 # sentencepiece's model proto.
 TEST_ONLY = ('pytest', 'build', 'pyproject_hooks', 'tomli', 'cython', 'selenium')
-runtime = [r for r in requirements('requirements.txt') if not r.startswith(TEST_ONLY)]
+SPARK = ('pyspark', 'py4j', 'pyarrow')  # spark_predict.py only: pip install kobert-news[spark]
+runtime = [r for r in requirements('requirements.txt') if not r.startswith(TEST_ONLY + SPARK)]
 
 with open(os.path.join(HERE, 'README.md'), encoding='utf-8') as f:
     long_description = f.read()
@@ -36,9 +37,10 @@ setup(
     package_dir={'kobert_news.weights': 'weights', 'kobert_news.configs': 'configs', 'kobert_news.data': 'data'},
     package_data={'kobert_news.weights': ['kobert-news-small-ynat.pth', 'kobert-news-small-ynat.json', 'README.md'],
                   'kobert_news.configs': ['*.json'], 'kobert_news.data': ['sample.csv'],
-                  'kobert_news': ['web/*']},
+                  'kobert_news': ['web/*', 'spark/log4j2.properties']},
     install_requires=runtime,
-    extras_require={'test': [r for r in requirements('requirements.txt') if r.startswith(TEST_ONLY)]},
+    extras_require={'test': [r for r in requirements('requirements.txt') if r.startswith(TEST_ONLY)],
+                    'spark': [r for r in requirements('requirements.txt') if r.startswith(SPARK)]},
     entry_points={'console_scripts': [
         'kobert-news-predict=kobert_news.cli.predict:entry', 'kobert-news-train=kobert_news.cli.train:entry',
         'kobert-news-evaluate=kobert_news.cli.evaluate:entry', 'kobert-news-baseline=kobert_news.cli.baseline:entry',
@@ -46,5 +48,6 @@ setup(
         'kobert-news-cache=kobert_news.cli.cache:entry',
         'kobert-news-serve=kobert_news.cli.serve:entry',
         'kobert-news-explain=kobert_news.cli.explain:entry',
+        'kobert-news-spark=kobert_news.cli.spark_predict:entry', 'kobert-news-launch=kobert_news.cli.launch:entry',
     ]},
 )

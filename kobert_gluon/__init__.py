@@ -11,9 +11,12 @@ import platform
 import sys
 
 HUGE_PAGES = 'glibc.malloc.hugetlb=1'
+USER_THREADS = None  # OMP_NUM_THREADS as the user set it (None: unset, and set here to the core count)
 
 
 def _set_threads():
+    global USER_THREADS
+    USER_THREADS = os.environ.get('OMP_NUM_THREADS')
     if 'mxnet' in sys.modules:
         return
     try:

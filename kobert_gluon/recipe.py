@@ -1,6 +1,7 @@
 """The pieces of the original's recipe: the learning-rate schedule, bertadam with its weight decay,
 the accumulated and clipped update, token dropout, and the evaluation of each epoch."""
 import gluonnlp as nlp
+import mxnet as mx
 import numpy as np
 from mxnet import gluon
 from sklearn.metrics import accuracy_score, f1_score, log_loss
@@ -16,11 +17,12 @@ def lr_at(step, total, warmup, lr):
     return max(lr - (step - warmup) * lr / max(total - warmup, 1), 0.0)
 
 
-def make_trainer(net, cfg):
+def make_trainer(net, cfg, **kvstore):
     """bertadam with weight decay on everything but LayerNorm (gamma, beta) and biases; gradients
-    accumulate (grad_req 'add') until apply_update."""
+    accumulate (grad_req 'add') until apply_update. kvstore: gluon.Trainer's kvstore arguments
+    (kobert_gluon.devices), for several devices or workers."""
     trainer = gluon.Trainer(net.collect_params(), 'bertadam',
-                            {'learning_rate': cfg.lr, 'epsilon': cfg.epsilon, 'wd': cfg.weight_decay})
+                            {'learning_rate': cfg.lr, 'epsilon': cfg.epsilon, 'wd': cfg.weight_decay}, **kvstore)
     for p in net.collect_params('.*beta|.*gamma|.*bias').values():
         p.wd_mult = 0.0
     params = [p for p in net.collect_params().values() if p.grad_req != 'null']
@@ -50,9 +52,9 @@ def mask_tokens(ids, rate, mask_id):
     return np.where(hit, mask_id, ids).astype(ids.dtype)
 
 
-def evaluate(net, tokenizer, texts, labels, cfg, clusters=None):
+def evaluate(net, tokenizer, texts, labels, cfg, clusters=None, ctx=mx.cpu()):
     """Loss, accuracy and macro-F1 on labelled model texts (clusters: mode 5's ids), with the probabilities."""
-    probs = Predictor(net, tokenizer, TOPICS, cfg.max_len, cfg.batch_size).predict_proba(texts, clusters=clusters)
+    probs = Predictor(net, tokenizer, TOPICS, cfg.max_len, cfg.batch_size, ctx).predict_proba(texts, clusters=clusters)
     pred = probs.argmax(axis=1)
     return {
         'eval_loss': float(log_loss(labels, probs, labels=np.arange(len(TOPICS)))),

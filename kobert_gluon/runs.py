@@ -13,6 +13,7 @@ import re
 
 from kobert_gluon.atomic import atomic_write_text
 from kobert_news.config import UserError
+from kobert_news.options import DEVICE_OPTIONS
 
 CHECKPOINTS = 'checkpoints'
 CONFIG = 'train_config.json'
@@ -103,6 +104,15 @@ def read_json(path):
         return None
 
 
+def same_settings(saved, config):
+    """Whether a saved train_config.json asks for the same run as config. Where a run trains (devices,
+    kvstore) is not part of it: a run may resume on other devices (and runs saved before those
+    options existed lack them)."""
+    def recipe(c):
+        return {k: v for k, v in c.items() if k not in DEVICE_OPTIONS}
+    return saved is not None and recipe(saved) == recipe(config)
+
+
 def prepare(run, config, fingerprint, overwrite=False):
     """Lock the run folder and decide: a fresh start (None), or the state to resume from.
     Nothing is written or removed before every check has passed."""
@@ -126,7 +136,7 @@ def _resumable(run, config, fingerprint, overwrite, used):
         run.clear()
         return None
     if used:
-        if run.saved_config() != config:
+        if not same_settings(run.saved_config(), config):
             raise UserError('%s already holds a run with other settings: choose another --output_dir, or pass '
                             '--overwrite to replace that run' % run.dir)
         if state and state.get('fingerprint') not in (None, fingerprint):

@@ -107,6 +107,11 @@ class KoBERTTokenizer:
         return cls(sp_path, vocab, names)
 
     @property
+    def paths(self):
+        """The files the vocabulary was read from: the v0.1 pair, or the .spiece."""
+        return [os.path.join(os.path.dirname(self.sp_path), n) for n in self.names]
+
+    @property
     def pad_id(self):
         return self.vocab[self.vocab.padding_token]
 

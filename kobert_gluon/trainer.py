@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from kobert_gluon import clusters as clusters_lib
+from kobert_gluon import devices as devices_lib
 from kobert_gluon import files
 from kobert_gluon import model as model_lib
 from kobert_gluon.atomic import atomic_path
@@ -83,7 +84,7 @@ def build_model(cfg, tokenizer, samples=(), num_clusters=0, ctx=mx.cpu()):
     elif cfg.embed_init == 'lsa':  # word embeddings of the seen tokens from LSA of the training texts
         weight = net.bert.word_embed[0].weight
         vectors, seen = lsa_embeddings(samples, weight.shape[0], weight.shape[1], seed=cfg.seed)
-        current = weight.data().asnumpy()
+        current = weight.list_data()[0].asnumpy()
         current[seen] = vectors[seen]
         weight.set_data(mx.nd.array(current))
         log.info('word embeddings of %d tokens from LSA of the training texts', int(seen.sum()))
@@ -119,23 +120,48 @@ def fit(cfg, train_data, eval_data, overwrite=False, on_update=None):
     tokenizer = KoBERTTokenizer.load(cfg.kobert_dir)
     train_texts, eval_texts, train_ids, eval_ids, centroids, cluster_meta = cluster_inputs(cfg, train_data, eval_data)
     samples = [tokenizer.encode(t, cfg.max_len) for t in train_texts]
-    net, body = build_model(cfg, tokenizer, samples, num_clusters=cfg.clusters if cfg.mode == 5 else 0)
-    fingerprint = '%s/%s' % (train_data.fingerprint(), eval_data.fingerprint() if eval_data else '-')
+    devices = devices_lib.from_config(cfg)  # with --kvstore dist_*, this joins the other workers
     run = Run(cfg.output_dir)
-    state = prepare(run, cfg.to_dict(), fingerprint, overwrite)
     try:
+        net, body = build_model(cfg, tokenizer, samples, num_clusters=cfg.clusters if cfg.mode == 5 else 0,
+                                ctx=devices.ctx)
+        fingerprint = '%s/%s' % (train_data.fingerprint(), eval_data.fingerprint() if eval_data else '-')
+        state = open_run(run, cfg, fingerprint, overwrite, devices)
         meta = {'config': MODEL_CONFIGS[cfg.model].to_dict(), 'topics': list(TOPICS), 'mode': cfg.mode,
                 'max_len': cfg.max_len, 'dropout': cfg.dropout, 'vocab': tokenizer.info(),
                 'pretrained': os.path.basename(body) if body else None}
         if cluster_meta:
             meta.update(clusters=cluster_meta, base_mode=cfg.base_mode)
-        loop = Loop(cfg, run, net, tokenizer, meta, centroids, fingerprint, on_update)
+        loop = Loop(cfg, run, net, tokenizer, meta, centroids, fingerprint, on_update, devices)
         loop.start(state)
         evaluation = (eval_texts, eval_data.labels, eval_ids if cfg.mode == 5 else None) if eval_data else None
         history, best_epoch = loop.run(samples, train_data.labels, train_ids if cfg.mode == 5 else None, evaluation)
+        if devices.distributed:
+            devices.in_sync(net)
+        if not devices.writer:
+            return None
         return finish(run, cfg, tokenizer, eval_data, eval_texts, eval_ids, centroids, history, best_epoch)
+    except BaseException as e:
+        devices_lib.failed(devices, e)  # a failed worker must not wait for the others on its way out
+        raise
     finally:
         run.unlock()
+
+
+def open_run(run, cfg, fingerprint, overwrite, devices):
+    """The state to resume from, or None. Worker 0 locks, checks and (with overwrite) clears the run
+    folder; the other workers then read its state from the same folder, and all must agree."""
+    state = prepare(run, cfg.to_dict(), fingerprint, overwrite) if devices.writer else None
+    if not devices.distributed:
+        return state
+    devices.broadcast([0])  # every worker waits here until worker 0 has prepared the folder
+    if not devices.writer:
+        state = run.state() if run.is_run() else None
+    epoch = state['epoch'] if state else 0
+    if devices.broadcast([epoch])[0] != epoch:
+        raise UserError('worker %d sees %s at epoch %d, worker 0 at another: the workers must share --output_dir '
+                        '(one folder on a shared file system)' % (devices.rank, cfg.output_dir, epoch))
+    return state
 
 
 def finish(run, cfg, tokenizer, eval_data, eval_texts, eval_ids, centroids, history, best_epoch):

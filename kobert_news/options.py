@@ -68,10 +68,8 @@ def help_text(f):
 # ---------------------------------------------------------------- groups shared by several commands
 
 @dataclass
-class InputArgs(Options):
-    """Input CSV"""
-    data_path: str = flag(help='CSV with the columns title, cleanBody (and category for training and '
-                               'evaluation); main.py reads data/sample.csv by default')
+class ColumnArgs(Options):
+    """Input columns"""
     mode: int = flag(help='text the model reads: ' + ', '.join('%d %s' % kv for kv in MODES.items())
                           + " (default: the weight's mode when predicting, 2 when training)",
                      choices=tuple(MODES))
@@ -80,6 +78,13 @@ class InputArgs(Options):
     label_column: str = flag('category', help='column of the topics (%s, or their Korean names)'
                                               % ', '.join(TOPICS))
     encoding: str = flag(help='input encoding (default: detect UTF-8, with or without BOM, or CP949/EUC-KR)')
+
+
+@dataclass
+class InputArgs(ColumnArgs):
+    """Input CSV"""
+    data_path: str = flag(help='CSV with the columns title, cleanBody (and category for training and '
+                               'evaluation); main.py reads data/sample.csv by default')
 
 
 @dataclass
@@ -142,8 +147,7 @@ class EncoderArgs(Options):
 
     def check_encoder(self):
         if self.cluster_encoder not in ('use', 'sbert') and not self.cluster_encoder.startswith('kobert:'):
-            raise UserError('--cluster_encoder must be use, sbert or kobert:<weight path>, not %r'
-                            % self.cluster_encoder)
+            raise UserError('--cluster_encoder must be use, sbert or kobert:<weight>, not %r' % self.cluster_encoder)
 
 
 @dataclass
@@ -163,8 +167,7 @@ class RecipeArgs(Options):
                                         "(a transformers BERT checkpoint in KoBERT's layout) or gluonnlp "
                                         "(GluonNLP's model zoo, from $MXNET_GLUON_REPO)")
     epochs: int = flag(20, help='epochs (the learning-rate schedule spans them all)', low=1, high=10000)
-    stop_epoch: int = flag(0, help='stop after this epoch, keeping the schedule of --epochs (0: run them all)',
-                           low=0)
+    stop_epoch: int = flag(0, help='stop after this epoch, keeping the schedule of --epochs (0: run them all)', low=0)
     lr: float = flag(5e-5, help='peak learning rate', above=0.0, high=1.0)
     epsilon: float = flag(1e-9, help="bertadam's epsilon", above=0.0, high=1.0)
     weight_decay: float = flag(0.01, help='weight decay (not on LayerNorm nor biases)', low=0.0, high=1.0)
@@ -203,9 +206,46 @@ class OutputDirArgs(Options):
 @dataclass
 class OverwriteArgs(Options):
     """Replacing earlier output"""
-    overwrite: bool = flag(False, help="start over in --output_dir: replace the earlier run (train.py) or export "
-                                       "(export.py) there, removing only its own files; a folder that holds "
-                                       "anything else is never cleared")
+    overwrite: bool = flag(False, help="start over: replace train.py's run or export.py's export in --output_dir, "
+                                       "or spark_predict.py's finished --output, removing only the command's own "
+                                       "files; a folder that holds anything else is never cleared")
+
+
+@dataclass
+class DeviceArgs(Options):
+    """Devices and distributed training
+
+    None of them change the recipe: the global batch, schedule and updates stay one process's."""
+    gpus: str = flag('', help='GPU ids to train on, e.g. 0,1: each batch is split across them (needs an '
+                              'MXNet build with CUDA; default: the CPU)')
+    cpu_contexts: int = flag(1, help='CPU contexts to split each batch across (cpu(0), cpu(1), ...): the '
+                                     'multi-device path without GPUs', low=1, high=16)
+    kvstore: str = flag('device', help='how gradients are summed: device/local in this process; dist_sync (and '
+                                       'dist_device_sync: summed on the GPUs first) across processes and '
+                                       "machines through MXNet's parameter server, started by kobert_news.cli"
+                                       '.launch (DMLC_* environment); each worker takes its share of every batch',
+                        choices=('device', 'local', 'dist_sync', 'dist_device_sync'))
+
+    @property
+    def distributed(self):
+        return self.kvstore.startswith('dist')
+
+    def gpu_ids(self):
+        return [int(g) for g in self.gpus.split(',')] if self.gpus else []
+
+    def check_devices(self):
+        try:
+            ids = self.gpu_ids()
+        except ValueError:
+            raise UserError('--gpus must be GPU ids separated by commas, such as 0,1; not %r' % self.gpus)
+        if any(g < 0 for g in ids) or len(set(ids)) != len(ids):
+            raise UserError('--gpus must name distinct GPU ids from 0 up, not %r' % self.gpus)
+        if ids and self.cpu_contexts > 1:
+            raise UserError('--gpus and --cpu_contexts both name the devices: give one of them')
+
+
+# Options that say where a run trains, not what it trains: a run may resume on other devices.
+DEVICE_OPTIONS = tuple(f.name for f in fields(DeviceArgs))
 
 
 # ---------------------------------------------------------------- what each job reads
@@ -216,7 +256,7 @@ class DataConfig(InputArgs, SplitArgs):
 
 
 @dataclass
-class TrainConfig(InputArgs, ShapeArgs, FilesArgs, SplitArgs, ClusterArgs, RecipeArgs, OutputDirArgs):
+class TrainConfig(InputArgs, ShapeArgs, FilesArgs, SplitArgs, ClusterArgs, RecipeArgs, OutputDirArgs, DeviceArgs):
     """A training run (train_config.json)."""
 
     def check_train(self):
@@ -226,12 +266,26 @@ class TrainConfig(InputArgs, ShapeArgs, FilesArgs, SplitArgs, ClusterArgs, Recip
         limit = MODEL_CONFIGS[self.model].max_length
         if self.max_len > limit:
             raise UserError('--max_len %d is over the %d positions of --model %s' % (self.max_len, limit, self.model))
+        if self.folds and self.distributed:
+            raise UserError('--folds runs in one process: leave out --kvstore %s' % self.kvstore)
 
 
 @dataclass
 class OutputArgs(Options):
     """Output"""
     save_path: str = flag(help='output file; without it, results are printed')
+
+
+@dataclass
+class FormatArgs(Options):
+    """Output format"""
+    format: str = flag(help='explain.py: html or json (default: json for a .json --save_path, else html); '
+                            'spark_predict.py: csv or parquet (default csv)')
+    FORMATS = ()  # set by the command that combines this group
+
+    def check_format(self):
+        if self.format not in (None,) + self.FORMATS:
+            raise UserError('--format must be one of %s, not %r' % (', '.join(self.FORMATS), self.format))
 
 
 @dataclass

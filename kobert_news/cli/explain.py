@@ -16,7 +16,8 @@ import numpy as np
 
 from kobert_news.cli.common import guard_outputs, parse, run, script
 from kobert_news.config import EXPLAIN_BASELINES, EXPLAIN_MAX_STEPS, EXPLAIN_STEPS, TOPICS, UserError, sample_csv
-from kobert_news.options import FilesArgs, InputArgs, Options, OutputArgs, ShapeArgs, WeightArgs, flag
+from kobert_news.options import (FilesArgs, FormatArgs, InputArgs, Options, OutputArgs, ShapeArgs, WeightArgs,
+                                  flag)
 
 SNIPPET = 40   # characters of the text printed beside each explanation
 TOP_WORDS = 3  # words printed per article
@@ -30,13 +31,12 @@ class ExplainArgs(Options):
     target: str = flag(help="topic to explain (default: each article's predicted topic)", choices=TOPICS)
     baseline: str = flag(EXPLAIN_BASELINES[0], help='token whose embedding replaces every word in the baseline',
                          choices=EXPLAIN_BASELINES)
-    format: str = flag(help='html (one page) or json (one object per row); default: json for a .json '
-                            '--save_path, else html', choices=('html', 'json'))
 
 
 @dataclass
-class ExplainConfig(WeightArgs, InputArgs, ShapeArgs, FilesArgs, OutputArgs, ExplainArgs):
+class ExplainConfig(WeightArgs, InputArgs, ShapeArgs, FilesArgs, OutputArgs, ExplainArgs, FormatArgs):
     """An explanation job (explain.py)."""
+    FORMATS = ('html', 'json')  # html: one page; json: one object per row
 
 
 def main(argv=None):

@@ -23,7 +23,8 @@ def main(argv=None):
         summary = cross_validate(cfg, control.overwrite)
     else:
         summary = train(cfg, control.overwrite)
-    print(json.dumps(summary))
+    if summary is not None:  # workers other than 0 of a distributed run have none
+        print(json.dumps(summary))
 
 
 cli, entry = commands(main, interrupted='interrupted: run the same command again to resume from the last finished epoch')

@@ -1,0 +1,57 @@
+"""Run a command and measure it: wall time and peak resident memory, of the process itself
+(getrusage through wait4) and of its whole process tree (Spark: the JVM and its Python workers),
+sampled from /proc."""
+import os
+import subprocess
+import threading
+import time
+
+PAGE = os.sysconf('SC_PAGE_SIZE')
+
+
+def _children():
+    """{ppid: [pid]} of every process now alive."""
+    tree = {}
+    for name in os.listdir('/proc'):
+        if name.isdigit():
+            try:
+                with open('/proc/%s/stat' % name) as f:
+                    ppid = int(f.read().rsplit(')', 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            tree.setdefault(ppid, []).append(int(name))
+    return tree
+
+
+def tree_rss(pid):
+    """Resident bytes of pid and all its descendants."""
+    tree, todo, total = _children(), [pid], 0
+    while todo:
+        p = todo.pop()
+        todo.extend(tree.get(p, []))
+        try:
+            with open('/proc/%d/statm' % p) as f:
+                total += int(f.read().split()[1]) * PAGE
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+def run(cmd, env=None, every=0.2, **kw):
+    """(seconds, peak RSS of the process in MiB, peak RSS of its process tree in MiB, returncode)."""
+    tic = time.time()
+    proc = subprocess.Popen(cmd, env=env, **kw)
+    peak, done = [0], threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], tree_rss(proc.pid))
+            done.wait(every)
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.time() - tic
+    done.set()
+    sampler.join()
+    proc.returncode = os.waitstatus_to_exitcode(status) if hasattr(os, 'waitstatus_to_exitcode') else status >> 8
+    return seconds, usage.ru_maxrss / 1024, peak[0] / 2 ** 20, proc.returncode

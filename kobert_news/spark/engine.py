@@ -1,0 +1,129 @@
+"""Spark itself: Java, the session, the output folder and Spark's errors."""
+import functools
+import logging
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+from kobert_news.config import UserError
+
+log = logging.getLogger('kobert_news.spark')
+# Spark 3.3 on Java 17: the modules Spark and Arrow reach into (Spark 3.3's launcher adds the same).
+JAVA_OPTIONS = ' '.join(['-XX:+IgnoreUnrecognizedVMOptions', '-Dio.netty.tryReflectionSetAccessible=true'] + [
+    '--add-opens=java.base/%s=ALL-UNNAMED' % m for m in (
+        'java.lang', 'java.lang.invoke', 'java.lang.reflect', 'java.io', 'java.net', 'java.nio', 'java.util',
+        'java.util.concurrent', 'java.util.concurrent.atomic', 'sun.nio.ch', 'sun.nio.cs', 'sun.security.action',
+        'sun.util.calendar')])
+# What Spark's committers leave in an output folder; a folder with anything else is not a Spark output.
+SPARK_FILES = re.compile(r'^(part-.*|_SUCCESS|_temporary|_committed_.*|_started_.*|\..*\.crc)$')
+
+
+@functools.lru_cache(maxsize=None)
+def check_java():
+    """The major version of the Java that Spark will start, or a UserError saying how to get one."""
+    home = os.environ.get('JAVA_HOME')
+    java = os.path.join(home, 'bin', 'java') if home else shutil.which('java')
+    if not java or not os.access(java, os.X_OK):
+        where = '$JAVA_HOME/bin/java is missing' if home else 'no java on PATH, and JAVA_HOME is not set'
+        raise UserError('Spark needs Java 8, 11 or 17, and none was found (%s): install one, e.g. apt-get install '
+                        'openjdk-17-jre-headless' % where)
+    try:
+        out = subprocess.run([java, '-version'], capture_output=True, text=True, timeout=60).stderr
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise UserError('%s -version failed (%s): Spark needs a working Java 8, 11 or 17' % (java, e))
+    found = re.search(r'version "(\d+)(?:\.(\d+))?', out)
+    major = (int(found.group(2) or 0) if found.group(1) == '1' else int(found.group(1))) if found else None
+    if major not in (8, 11, 17):
+        log.warning('Spark 3.3 runs on Java 8, 11 and 17; %s is %s', java, 'Java %s' % major if major else out.strip())
+    return major
+
+
+def starts_jvm():
+    """Whether a session made here starts a JVM: not under spark-submit, nor beside a running session."""
+    from pyspark import SparkContext
+    return 'PYSPARK_GATEWAY_PORT' not in os.environ and SparkContext._active_spark_context is None
+
+
+def session(master=None, app='kobert-news'):
+    """A SparkSession: the running one; under spark-submit, one with its master and settings;
+    otherwise a JVM started here (Java checked first) with --master (default local[*]), the Java 17
+    options, this Python for the workers and, in local mode, every socket on 127.0.0.1."""
+    from pyspark.sql import SparkSession
+    builder = SparkSession.builder.appName(app).config('spark.ui.showConsoleProgress', 'true')
+    if starts_jvm():
+        check_java()
+        master = master or 'local[*]'
+        if master.startswith('local'):
+            os.environ.setdefault('PYSPARK_PYTHON', sys.executable)
+            os.environ.setdefault('SPARK_LOCAL_IP', '127.0.0.1')
+        log4j = '-Dlog4j2.configurationFile=file:' + os.path.join(os.path.dirname(__file__), 'log4j2.properties')
+        builder = builder.config('spark.driver.extraJavaOptions', JAVA_OPTIONS + ' ' + log4j)
+        builder = builder.config('spark.executor.extraJavaOptions', JAVA_OPTIONS)
+    if master:
+        builder = builder.master(master)
+    spark = builder.getOrCreate()
+    sc = spark.sparkContext
+    sc.setLogLevel('WARN')
+    # One task, one core: MXNet's threads in each Python worker (spark.executorEnv.OMP_NUM_THREADS wins;
+    # in local mode the workers would otherwise inherit this process's setting, all cores each).
+    sc.environment.setdefault('OMP_NUM_THREADS', sc.getConf().get('spark.task.cpus', '1'))
+    return spark
+
+
+def _fs(spark, path):
+    jvm = spark.sparkContext._jvm
+    p = jvm.org.apache.hadoop.fs.Path(path)
+    return p.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), p
+
+
+def output_mode(spark, path, overwrite=False):
+    """Spark's save mode for the output folder (on any file system Hadoop reaches):
+    - missing or empty: written;
+    - a finished Spark output (_SUCCESS): replaced only with --overwrite;
+    - an unfinished one (an interrupted job: only Spark's files, no _SUCCESS): written again;
+    - a file, or a folder holding anything else: refused, even with --overwrite."""
+    fs, p = _fs(spark, path)
+    if not fs.exists(p):
+        return 'errorifexists'
+    if not fs.getFileStatus(p).isDirectory():
+        raise UserError('--output %s is a file: give a folder (Spark writes part files into it)' % path)
+    names = [s.getPath().getName() for s in fs.listStatus(p)]
+    foreign = sorted(n for n in names if not SPARK_FILES.match(n))
+    if foreign:
+        raise UserError('--output %s holds files that are not a Spark output (%s): choose another folder'
+                        % (path, ', '.join(foreign[:5])))
+    if '_SUCCESS' in names and not overwrite:
+        raise UserError('--output %s holds a finished output: pass --overwrite to replace it' % path)
+    if names and '_SUCCESS' not in names:
+        log.warning('%s holds an unfinished output (an interrupted job): writing it again', path)
+    return 'overwrite'
+
+
+def remove_output(spark, path):
+    fs, p = _fs(spark, path)
+    fs.delete(p, True)
+
+
+def part_files(spark, path):
+    fs, p = _fs(spark, path)
+    return sorted(s.getPath().getName() for s in fs.listStatus(p) if s.getPath().getName().startswith('part-'))
+
+
+def user_error(e):
+    """A UserError for a failure Spark reports: a worker's UserError keeps its own message,
+    anything else is its first line."""
+    text = str(e)
+    found = re.findall(r'kobert_news\.config\.UserError: (.*)', text)
+    if found:
+        return UserError(found[-1].strip())
+    lines = [l.strip() for l in text.splitlines() if l.strip() and not l.strip().startswith('at ')]
+    return UserError('Spark: %s' % (lines[0] if lines else type(e).__name__))
+
+
+def spark_errors():
+    """The exception classes through which Spark reports failures."""
+    from py4j.protocol import Py4JError
+    from pyspark.sql.utils import CapturedException
+    return CapturedException, Py4JError
