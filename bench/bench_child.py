@@ -12,17 +12,12 @@ Every task prints one JSON line with the process's peak RSS (model, buffers, tok
 import argparse
 import json
 import os
-import resource
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import kobert_gluon  # noqa: E402  (sets OMP_NUM_THREADS before mxnet loads)
-
-
-def peak_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from measure import report_task  # noqa: E402
 
 
 def main():
@@ -42,20 +37,7 @@ def main():
     texts = spec['texts']
     predictor = Predictor.from_weight(a.weight, a.kobert_dir, max_len=spec['max_len'], cache_dir=a.cache_dir,
                                       precision=a.precision, calib_texts=spec.get('calib') or texts)
-    out = {'precision': predictor.precision}
-    if a.task == 'start':
-        predictor.predict_proba(texts[:1])
-        out['ready'] = time.time()
-    elif a.task == 'speed':
-        predictor.predict_proba(texts)  # warm-up: graphs and kernels for these shapes
-        best = float('inf')
-        for _ in range(a.repeat):
-            tic = time.perf_counter()
-            predictor.predict_proba(texts)
-            best = min(best, time.perf_counter() - tic)
-        out['rate'] = len(texts) / best
-    out['peak_mb'] = peak_mb()
-    print(json.dumps(out), flush=True)
+    report_task(predictor, texts, a.task, a.repeat, {'precision': predictor.precision})
 
 
 if __name__ == '__main__':

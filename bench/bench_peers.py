@@ -12,14 +12,10 @@ Tasks as bench/bench_child.py's (speed, start); prints one JSON line.
 import argparse
 import json
 import os
-import resource
-import time
+
+from measure import report_task
 
 MODELS = {'ort-fp32': 'model.onnx', 'ort-int8': 'model_int8.onnx'}
-
-
-def peak_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 class OrtPredictor:
@@ -67,20 +63,7 @@ def main():
         spec = json.load(f)
     texts = spec['texts']
     predictor = OrtPredictor(a.model_dir, a.engine, spec['max_len'])
-    out = {'precision': a.engine.split('-')[1]}
-    if a.task == 'start':
-        predictor.predict_proba(texts[:1])
-        out['ready'] = time.time()
-    else:
-        predictor.predict_proba(texts)  # warm-up
-        best = float('inf')
-        for _ in range(a.repeat):
-            tic = time.perf_counter()
-            predictor.predict_proba(texts)
-            best = min(best, time.perf_counter() - tic)
-        out['rate'] = len(texts) / best
-    out['peak_mb'] = peak_mb()
-    print(json.dumps(out), flush=True)
+    report_task(predictor, texts, a.task, a.repeat, {'precision': a.engine.split('-')[1]})
 
 
 if __name__ == '__main__':

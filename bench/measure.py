@@ -1,7 +1,9 @@
 """Run a command and measure it: wall time and peak resident memory, of the process itself
 (getrusage through wait4) and of its whole process tree (Spark: the JVM and its Python workers),
 sampled from /proc."""
+import json
 import os
+import resource
 import subprocess
 import threading
 import time
@@ -55,3 +57,22 @@ def run(cmd, env=None, every=0.2, **kw):
     sampler.join()
     proc.returncode = os.waitstatus_to_exitcode(status) if hasattr(os, 'waitstatus_to_exitcode') else status >> 8
     return seconds, usage.ru_maxrss / 1024, peak[0] / 2 ** 20, proc.returncode
+
+
+def report_task(predictor, texts, task, repeat, out):
+    """A measuring process's one JSON line (bench_compare.py reads it): when it was ready to answer
+    ('start'), or its best rate over `repeat` passes after a warm-up ('speed'), and its peak RSS.
+    Standard library only: the peers' processes run it under another Python."""
+    if task == 'start':
+        predictor.predict_proba(texts[:1])
+        out['ready'] = time.time()
+    elif task == 'speed':
+        predictor.predict_proba(texts)  # warm-up: graphs and kernels for these shapes
+        best = float('inf')
+        for _ in range(repeat):
+            tic = time.perf_counter()
+            predictor.predict_proba(texts)
+            best = min(best, time.perf_counter() - tic)
+        out['rate'] = len(texts) / best
+    out['peak_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(out), flush=True)
