@@ -69,8 +69,10 @@ def test_evaluate_weight_on_a_subset_of_topics(runs, tmp_path, call):
 
 
 def test_evaluate_bad_input(tmp_path, runs, call):
-    r = call('evaluate', '--run_dir', tmp_path / 'nothing')
+    r = call('evaluate', '--run_dir', tmp_path / 'nothing' / 'run')
     assert r.returncode == 2 and r.stderr.startswith('error: ') and 'Traceback' not in r.stderr
+    assert 'no model.json' in r.stderr and 'train.py' in r.stderr
+    assert not (tmp_path / 'nothing').exists()  # a failed evaluation leaves no folder behind
     r = call('evaluate', '--gluon_weight_path', os.path.join(runs['exp6'], 'model.params'), '--data_path', SAMPLE)
     assert r.returncode == 2 and 'needs --data_path (labelled CSV) and --output_dir' in r.stderr
     nolabel = tmp_path / 'nolabel.csv'
@@ -78,7 +80,7 @@ def test_evaluate_bad_input(tmp_path, runs, call):
     r = call('evaluate', '--gluon_weight_path', os.path.join(runs['exp6'], 'model.params'),
              '--data_path', nolabel, '--output_dir', tmp_path / 'e')
     assert r.returncode == 2 and "has no 'category' column with the true topics" in r.stderr
-    assert '--label_column' in r.stderr
+    assert '--label_column' in r.stderr and not (tmp_path / 'e').exists()
     # A run's own folder is not an output folder: its metrics.json is the record's.
     before = open(os.path.join(runs['exp6'], 'metrics.json')).read()
     r = call('evaluate', '--run_dir', runs['exp6'], '--output_dir', runs['exp6'])

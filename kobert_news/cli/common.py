@@ -1,6 +1,7 @@
 """What every command shares: the parser built from option dataclasses, the output guard, and
 the wrapper that turns failures into one ``error:`` line and an exit status."""
 import argparse
+import contextlib
 import errno
 import json
 import logging
@@ -140,6 +141,28 @@ def guard_outputs(outputs, inputs=()):
         if why:
             raise UserError('will not write %s: %s' % (out, why))
         check_writable(out)
+
+
+@contextlib.contextmanager
+def output_folder(path):
+    """Create path (and its missing parents) for a command's outputs. If the command fails, the
+    folders it created that are still empty are removed again: a failed run leaves nothing behind."""
+    made, p = [], os.path.abspath(path)
+    while not os.path.lexists(p):
+        made.append(p)
+        p = os.path.dirname(p)
+    if os.path.lexists(path) and not os.path.isdir(path):
+        raise UserError('cannot write into %s: it is a file, not a folder' % path)
+    os.makedirs(path, exist_ok=True)
+    try:
+        yield path
+    except BaseException:
+        for folder in made:  # the deepest first
+            try:
+                os.rmdir(folder)
+            except OSError:  # holds something, or was made by someone else meanwhile
+                break
+        raise
 
 
 def guard_folder(path):

@@ -12,7 +12,7 @@ import os
 import sys
 from dataclasses import dataclass
 
-from kobert_news.cli.common import commands, guard_outputs, parse
+from kobert_news.cli.common import commands, guard_outputs, output_folder, parse
 from kobert_news.config import UserError
 from kobert_news.options import (FilesArgs, InferenceArgs, InputArgs, Options, OutputDirArgs, ShapeArgs, WeightArgs,
                                  flag)
@@ -61,6 +61,10 @@ def from_run(run_dir):
     import numpy as np
     import pandas as pd
     from preprocess import topic_ids
+    missing = [n for n in ('model.json', 'predictions.csv') if not os.path.isfile(os.path.join(run_dir, n))]
+    if missing:
+        raise UserError('%s is not a finished run directory (no %s): train one with train.py --output_dir %s, '
+                        'or give --gluon_weight_path' % (run_dir, ' or '.join(missing), run_dir))
     try:
         with open(os.path.join(run_dir, 'model.json'), encoding='utf-8') as f:
             topics = json.load(f)['topics']
@@ -80,11 +84,12 @@ def main(argv=None):
     inputs = [cfg.data_path, cfg.gluon_weight_path, cfg.calib_path]
     if cfg.run_dir:
         inputs += [os.path.join(cfg.run_dir, n) for n in ('predictions.csv', 'model.json')]
-    os.makedirs(output_dir, exist_ok=True)
-    guard_outputs([os.path.join(output_dir, n) for n in REPORT_FILES], inputs)
-    frame, y_true, probs, topics = from_run(cfg.run_dir) if cfg.run_dir else from_weight(cfg)
-    from kobert_news.reports.metrics import write_evaluation
-    scores = write_evaluation(output_dir, frame, y_true, probs, topics, cfg.top_k or 3)
+    run = from_run(cfg.run_dir) if cfg.run_dir else None  # cheap: read before any folder is made
+    with output_folder(output_dir):
+        guard_outputs([os.path.join(output_dir, n) for n in REPORT_FILES], inputs)
+        frame, y_true, probs, topics = run or from_weight(cfg)
+        from kobert_news.reports.metrics import write_evaluation
+        scores = write_evaluation(output_dir, frame, y_true, probs, topics, cfg.top_k or 3)
     print(json.dumps(scores))
     print('wrote the evaluation to %s' % output_dir, file=sys.stderr)
 
