@@ -48,6 +48,7 @@ setup(
         'kobert-news-cache=kobert_news.cli.cache:entry',
         'kobert-news-serve=kobert_news.cli.serve:entry',
         'kobert-news-explain=kobert_news.cli.explain:entry',
+        'kobert-news-export=kobert_news.cli.export:entry',
         'kobert-news-spark=kobert_news.cli.spark_predict:entry', 'kobert-news-launch=kobert_news.cli.launch:entry',
     ]},
 )

@@ -263,7 +263,8 @@ def hf_python():
     venv = os.environ.get('KOBERT_HF_VENV') or os.path.join(CHECKOUT_DIR, '.venv-hf')
     python = os.path.join(venv, 'bin', 'python')
     if not os.path.isfile(python):
-        raise UserError('this needs the Hugging Face environment %s, which is missing: run make hf-env' % venv)
+        raise UserError('this needs the Hugging Face environment %s, which is missing: run make hf-env in a '
+                        'checkout, or set KOBERT_HF_VENV to a venv made from requirements-hf.txt' % venv)
     return python
 
 

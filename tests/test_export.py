@@ -236,7 +236,7 @@ def test_bad_input_is_one_line_and_leaves_nothing(tmp_path, tokenizer, call, mon
              (['--gluon_weight_path', junk, '--to', 'hf', '--output_dir', tmp_path / 'b'], 'not a complete MXNet params file'),
              (['--gluon_weight_path', weight, '--to', 'hf', '--output_dir', tmp_path / 'taken'], 'already exists'),
              (['--gluon_weight_path', weight, '--to', 'hf', '--output_dir', tmp_path / 'c', '--max_len', 999], 'max_len'),
-             (['--gluon_weight_path', weight, '--to', 'onnx', '--output_dir', tmp_path / 'd'], 'run make hf-env')]
+             (['--gluon_weight_path', weight, '--to', 'onnx', '--output_dir', tmp_path / 'd'], 'set KOBERT_HF_VENV')]
     monkeypatch.setenv('KOBERT_HF_VENV', str(tmp_path / 'no-venv'))
     for args, words in cases:
         r = call('export', *args)

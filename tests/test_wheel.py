@@ -66,8 +66,11 @@ def test_console_script_from_another_folder(installed, tmp_path):
     out = pd.read_csv(str(tmp_path / 'out.csv'), encoding='utf-8-sig')  # relative to where the user stands
     assert len(out) == 24 and set(out['predicted']) <= set(TOPICS)
     assert 'site-packages' in r.stderr  # the default weight came with the package
-    for script in ('train', 'evaluate', 'baseline', 'record', 'clusters'):
+    for script in ('train', 'evaluate', 'baseline', 'record', 'clusters', 'cache', 'serve', 'explain', 'export',
+                   'spark', 'launch'):
         assert 'usage:' in _sh([str(bin_dir / ('kobert-news-' + script)), '--help'], tmp_path).stdout
+    _sh([str(bin_dir / 'kobert-news-export'), '--to', 'hf', '--output_dir', 'hf'], tmp_path)
+    assert {'config.json', 'model.safetensors', 'tokenizer.json'} <= set(os.listdir(str(tmp_path / 'hf')))
 
 
 def test_python_api_and_no_stray_modules(installed, tmp_path):
