@@ -150,8 +150,9 @@ def failed(devices, exc):
         _EXIT.append((code, devices.kv))
 
 
-def from_config(cfg):
-    """The Devices of a TrainConfig: its contexts, and for dist_* its kvstore (this joins the workers)."""
+def check(cfg):
+    """The contexts of a TrainConfig, after the checks that need no work: GPUs that exist, and for
+    dist_* the parameter server's environment. Raises UserError."""
     ids = cfg.gpu_ids()
     if ids:
         found = mx.context.num_gpus()
@@ -161,15 +162,22 @@ def from_config(cfg):
         contexts = [mx.gpu(i) for i in ids]
     else:
         contexts = [mx.cpu(i) for i in range(cfg.cpu_contexts)]
+    if cfg.distributed:
+        missing = [k for k in DMLC_ENV if not os.environ.get(k)]
+        if missing:
+            raise UserError('--kvstore %s needs the parameter server\'s environment (%s unset): start the workers '
+                            'with python -m kobert_news.cli.launch (see the README, "Scaling out")'
+                            % (cfg.kvstore, ', '.join(missing)))
+        if os.environ['DMLC_ROLE'] != 'worker':
+            raise UserError('train.py runs as a worker; DMLC_ROLE is %r' % os.environ['DMLC_ROLE'])
+    return contexts
+
+
+def from_config(cfg):
+    """The Devices of a TrainConfig: its contexts, and for dist_* its kvstore (this joins the workers)."""
+    contexts = check(cfg)
     if not cfg.distributed:
         return Devices(contexts)
-    missing = [k for k in DMLC_ENV if not os.environ.get(k)]
-    if missing:
-        raise UserError('--kvstore %s needs the parameter server\'s environment (%s unset): start the workers '
-                        'with python -m kobert_news.cli.launch (see the README, "Scaling out")'
-                        % (cfg.kvstore, ', '.join(missing)))
-    if os.environ['DMLC_ROLE'] != 'worker':
-        raise UserError('train.py runs as a worker; DMLC_ROLE is %r' % os.environ['DMLC_ROLE'])
     devices = Devices(contexts, mx.kv.create(cfg.kvstore))
     atexit.register(_leave_now)
     log.info('worker %d of %d, %s', devices.rank, devices.workers, ', '.join(map(str, contexts)))

@@ -117,6 +117,7 @@ def fit(cfg, train_data, eval_data, overwrite=False, on_update=None):
     epoch, stop early, keep the best. Everything that can fail on the input fails before the run
     folder is touched. on_update(step, lr): called after each optimizer update."""
     check_topics(train_data, eval_data)
+    devices_lib.check(cfg)  # before the vocabulary and the model: a bad device flag costs nothing
     tokenizer = KoBERTTokenizer.load(cfg.kobert_dir)
     train_texts, eval_texts, train_ids, eval_ids, centroids, cluster_meta = cluster_inputs(cfg, train_data, eval_data)
     samples = [tokenizer.encode(t, cfg.max_len) for t in train_texts]
