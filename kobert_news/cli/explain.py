@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kobert_news.cli.common import guard_outputs, parse, run, script
+from kobert_news.cli.common import commands, guard_outputs, parse
 from kobert_news.config import EXPLAIN_BASELINES, EXPLAIN_MAX_STEPS, EXPLAIN_STEPS, TOPICS, UserError, sample_csv
 from kobert_news.options import (FilesArgs, FormatArgs, InputArgs, Options, OutputArgs, ShapeArgs, WeightArgs,
                                   flag)
@@ -105,13 +105,7 @@ def print_lines(results, out):
               % (r['topic'], r['probability'], 'most for ' + r['target'], top, n, r['text'][:SNIPPET]), file=out)
 
 
-def cli(argv=None):
-    """explain.py's work in this process (tests call it)."""
-    return run(main, argv)
-
-
-def entry():
-    return script(main)
+cli, entry = commands(main)
 
 
 if __name__ == '__main__':

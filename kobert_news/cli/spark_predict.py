@@ -14,7 +14,7 @@ import logging
 import sys
 from dataclasses import dataclass
 
-from kobert_news.cli.common import guard_folder, parse, run, script
+from kobert_news.cli.common import commands, guard_folder, parse
 from kobert_news.config import UserError
 from kobert_news.options import (ColumnArgs, FilesArgs, FormatArgs, InferenceArgs, OverwriteArgs, ShapeArgs,
                                   WeightArgs, flag)
@@ -58,13 +58,7 @@ def main(argv=None):
     print('wrote %d rows to %s (%d part files)' % (counts['rows'], job.output, counts['parts']), file=sys.stderr)
 
 
-def cli(argv=None):
-    """spark_predict.py's work in this process (tests call it)."""
-    return run(main, argv)
-
-
-def entry():
-    return script(main)
+cli, entry = commands(main)
 
 
 if __name__ == '__main__':
