@@ -110,6 +110,9 @@ def test_bad_input_and_outputs_fail_cleanly(spark, inputs, tmp_path, call):
     assert 'no CSV file at --input' in fails('--input', tmp_path / 'none' / '*.csv', '--output', tmp_path / 'o')
     headlines(20).drop(columns=['title']).to_csv(tmp_path / 'notitle.csv', index=False)
     assert 'mode 2 reads column(s) title' in fails('--input', tmp_path / 'notitle.csv', '--output', tmp_path / 'o')
+    calib = fails('--input', bom, '--output', tmp_path / 'o', '--precision', 'int8', '--calib_path',
+                  tmp_path / 'notitle.csv')
+    assert '--calib_path' in calib and 'notitle.csv' in calib
     assert 'which the project needs' in fails('--input', bom, '--output', os.path.join(ROOT, 'weights', 'x'))
     mine = tmp_path / 'mine'
     mine.mkdir()

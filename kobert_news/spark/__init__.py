@@ -87,7 +87,11 @@ def output_schema(schema, mode, top_k):
 def calibration(cfg, processor, df):
     """The rows int8/bf16 are prepared on: --calib_path's (read here, on the driver), else the input's first."""
     from preprocess import read_csv
-    frame = read_csv(cfg.calib_path, cfg.encoding) if cfg.calib_path else df.limit(CALIB_ROWS).toPandas()
+    if cfg.calib_path:
+        frame = read_csv(cfg.calib_path, cfg.encoding)
+        processor.texts(frame, '--calib_path %s' % cfg.calib_path)  # a file without the columns: one error line
+    else:
+        frame = df.limit(CALIB_ROWS).toPandas()
     return frame[processor.needed_columns()].fillna('').reset_index(drop=True)
 
 
