@@ -7,7 +7,7 @@ in clusters (modes 4, 5) and adds the output columns. CsvWriter is the one CSV w
 import contextlib
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -45,10 +45,10 @@ class Prediction:
     texts: list
     probs: np.ndarray
     clusters: np.ndarray = None
+    has_text: np.ndarray = field(init=False, repr=False)  # per row: whether it had text (read per column)
 
-    @property
-    def has_text(self):
-        return np.array([bool(t) for t in self.texts], dtype=bool)
+    def __post_init__(self):
+        self.has_text = np.array([bool(t) for t in self.texts], dtype=bool)
 
 
 class Pipeline:

@@ -43,8 +43,8 @@ def classify_batches(job, frames):
         out, pred = classify.predict_frame(df, 'the input')
         for name in job.columns[len(df.columns):]:
             if out[name].dtype == object or name == 'cluster':  # topics ('' without text), cluster ids
-                out[name] = pd.Series([v if pred.has_text[i] and v != '' else None for i, v in
-                                       enumerate(out[name].astype(object))], dtype=object)
+                column = out[name].astype(object)
+                out[name] = column.where(pred.has_text & (column != '').to_numpy(), None)
         job.counters['rows'].add(len(df))
         job.counters['unclassified'].add(int((~pred.has_text).sum()))
         job.counters['batches'].add(1)
