@@ -55,7 +55,7 @@ def run(cmd, env=None, every=0.2, **kw):
     seconds = time.time() - tic
     done.set()
     sampler.join()
-    proc.returncode = os.waitstatus_to_exitcode(status) if hasattr(os, 'waitstatus_to_exitcode') else status >> 8
+    proc.returncode = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)  # as Popen's
     return seconds, usage.ru_maxrss / 1024, peak[0] / 2 ** 20, proc.returncode
 
 

@@ -17,7 +17,7 @@ class Batcher:
         self.tokenizer, self.max_len, self.batch_size, self.ctx = tokenizer, max_len, batch_size, ctx
         self.round_to = round_to
         self._pad = nlp.data.batchify.Pad(axis=0, pad_val=tokenizer.pad_id, ret_length=True, dtype='float32',
-                                          round_to=round_to if round_to > 1 else None)
+                                          round_to=round_to)
 
     def encode(self, texts):
         return [self.tokenizer.encode(t, self.max_len) for t in texts]

@@ -55,7 +55,7 @@ class Devices:
         """Only worker 0 writes the run folder."""
         return self.rank == 0
 
-    def trainer_args(self, kvstore='device'):
+    def trainer_args(self, kvstore):
         """gluon.Trainer's kvstore arguments: none for the plain case (its defaults); otherwise the
         gradients are summed, then clipped and applied by each worker (update_on_kvstore=False)."""
         if self.plain:
@@ -173,9 +173,10 @@ def check(cfg):
     return contexts
 
 
-def from_config(cfg):
-    """The Devices of a TrainConfig: its contexts, and for dist_* its kvstore (this joins the workers)."""
-    contexts = check(cfg)
+def from_config(cfg, contexts=None):
+    """The Devices of a TrainConfig: its contexts (check's, if not given), and for dist_* its kvstore
+    (this joins the workers)."""
+    contexts = contexts or check(cfg)
     if not cfg.distributed:
         return Devices(contexts)
     devices = Devices(contexts, mx.kv.create(cfg.kvstore))

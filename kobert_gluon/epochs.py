@@ -23,7 +23,7 @@ class Loop:
         self.cfg, self.out, self.net, self.tokenizer = cfg, run, net, tokenizer
         self.meta, self.centroids, self.fingerprint, self.on_update = meta, centroids, fingerprint, on_update
         self.devices = devices or Devices()
-        self.trainer, self.params = make_trainer(net, cfg, **self.devices.trainer_args(getattr(cfg, 'kvstore', None)))
+        self.trainer, self.params = make_trainer(net, cfg, **self.devices.trainer_args(cfg.kvstore))
         self.history, self.step, self.best, self.best_epoch, self.bad, self.first = [], 0, -1.0, 0, 0, 1
 
     def start(self, state):

@@ -117,11 +117,11 @@ def fit(cfg, train_data, eval_data, overwrite=False, on_update=None):
     epoch, stop early, keep the best. Everything that can fail on the input fails before the run
     folder is touched. on_update(step, lr): called after each optimizer update."""
     check_topics(train_data, eval_data)
-    devices_lib.check(cfg)  # before the vocabulary and the model: a bad device flag costs nothing
+    contexts = devices_lib.check(cfg)  # before the vocabulary and the model: a bad device flag costs nothing
     tokenizer = KoBERTTokenizer.load(cfg.kobert_dir)
     train_texts, eval_texts, train_ids, eval_ids, centroids, cluster_meta = cluster_inputs(cfg, train_data, eval_data)
     samples = [tokenizer.encode(t, cfg.max_len) for t in train_texts]
-    devices = devices_lib.from_config(cfg)  # with --kvstore dist_*, this joins the other workers
+    devices = devices_lib.from_config(cfg, contexts)  # with --kvstore dist_*, this joins the other workers
     run = Run(cfg.output_dir)
     try:
         net, body = build_model(cfg, tokenizer, samples, num_clusters=cfg.clusters if cfg.mode == 5 else 0,

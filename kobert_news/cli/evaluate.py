@@ -84,10 +84,9 @@ def main(argv=None):
     inputs = [cfg.data_path, cfg.gluon_weight_path, cfg.calib_path]
     if cfg.run_dir:
         inputs += [os.path.join(cfg.run_dir, n) for n in ('predictions.csv', 'model.json')]
-    run = from_run(cfg.run_dir) if cfg.run_dir else None  # cheap: read before any folder is made
-    with output_folder(output_dir):
+    with output_folder(output_dir):  # removed again if the evaluation fails
         guard_outputs([os.path.join(output_dir, n) for n in REPORT_FILES], inputs)
-        frame, y_true, probs, topics = run or from_weight(cfg)
+        frame, y_true, probs, topics = from_run(cfg.run_dir) if cfg.run_dir else from_weight(cfg)
         from kobert_news.reports.metrics import write_evaluation
         scores = write_evaluation(output_dir, frame, y_true, probs, topics, cfg.top_k or 3)
     print(json.dumps(scores))

@@ -12,7 +12,7 @@ process is stopped. For several machines, see the README ("Scaling out").
 import sys
 from dataclasses import dataclass
 
-from kobert_news.cli.common import parse, run
+from kobert_news.cli.common import commands, parse
 from kobert_news.config import UserError
 from kobert_news.options import Options, flag
 
@@ -54,12 +54,7 @@ def main(argv=None):
     return 128 - code if code < 0 else code  # killed by a signal: the shell's convention
 
 
-def cli(argv=None):
-    return run(main, argv)
-
-
-def entry():
-    return cli()
+cli, entry = commands(main)
 
 
 if __name__ == '__main__':
