@@ -14,16 +14,20 @@ HUGE_PAGES = 'glibc.malloc.hugetlb=1'
 USER_THREADS = None  # OMP_NUM_THREADS as the user set it (None: unset, and set here to the core count)
 
 
+def cores():
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 def _set_threads():
     global USER_THREADS
     USER_THREADS = os.environ.get('OMP_NUM_THREADS')
     if 'mxnet' in sys.modules:
         return
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cores = os.cpu_count() or 1
-    os.environ.setdefault('OMP_NUM_THREADS', str(cores))
+    os.environ.setdefault('OMP_NUM_THREADS', str(cores()))
     if os.environ.get('KOBERT_NEWS_OMP_WAIT') != 'library':
         os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
 

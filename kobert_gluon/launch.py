@@ -48,11 +48,7 @@ def threads_per_worker(workers):
     """Cores shared by the local workers (OMP_NUM_THREADS), unless the user set it."""
     if kobert_gluon.USER_THREADS:
         return kobert_gluon.USER_THREADS
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:
-        cores = os.cpu_count() or 1
-    return str(max(1, cores // workers))
+    return str(max(1, kobert_gluon.cores() // workers))
 
 
 def launch(command, workers=2, servers=1, host='127.0.0.1', port=0, poll=0.2):
