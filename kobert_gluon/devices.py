@@ -21,10 +21,8 @@ from kobert_news.config import UserError
 
 log = logging.getLogger('kobert_news.train')
 DMLC_ENV = ('DMLC_ROLE', 'DMLC_PS_ROOT_URI', 'DMLC_PS_ROOT_PORT', 'DMLC_NUM_SERVER', 'DMLC_NUM_WORKER')
-# kvstore keys of the loop's own sums (metrics, flags) and of the start's parameter copy; the
-# Trainer's parameters use 0, 1, 2, ...
+# kvstore keys of the loop's own sums (metrics, flags); the Trainer's parameters use 0, 1, 2, ...
 _KEYS = 1 << 20
-_PARAM_KEYS = 1 << 21
 
 
 class Devices:
@@ -95,24 +93,15 @@ class Devices:
         values = np.asarray(values, dtype=np.float64)
         return self.allreduce(values if self.writer else np.zeros_like(values))
 
-    def take_worker0_params(self, trainer, net):
-        """Before the first step, every worker takes worker 0's parameters through the kvstore (worker
-        0's values plus the others' zeros: exact), worker 0 included, so that all start from the
-        same bits whatever the Trainer's own first broadcast did."""
-        trainer._init_kvstore()  # the Trainer's kvstore keys first, as its first step would
+    def take_worker0_params(self, trainer):
+        """Before the first forward pass: the Trainer's kvstore and its first broadcast, which gives
+        every worker worker 0's parameters (the Trainer itself does this only at its first step, after
+        each worker has computed a gradient on its own initial values)."""
+        trainer._init_kvstore()
         if trainer._params_to_init:
             trainer._init_params()
-        same = self.in_sync(net, quiet=True)
-        for i, (_, p) in enumerate(sorted(net.collect_params().items())):
-            mine = p.data(self.contexts[0])
-            self.kv.init(_PARAM_KEYS + i, mx.nd.zeros(mine.shape, dtype=mine.dtype))
-            out = mx.nd.zeros(mine.shape, dtype=mine.dtype)
-            self.kv.pushpull(_PARAM_KEYS + i, mine if self.writer else mx.nd.zeros_like(mine), out=out)
-            p.set_data(out)
-        if not same and self.writer:
-            log.warning('the workers started from different parameters: all took worker 0\'s')
 
-    def in_sync(self, net, quiet=False):
+    def in_sync(self, net):
         """Whether every worker holds worker 0's parameters (compared by md5); logged on worker 0."""
         h = hashlib.md5()
         for name, p in sorted(net.collect_params().items()):
@@ -121,7 +110,7 @@ class Devices:
         digest = np.frombuffer(h.digest(), dtype=np.uint8).astype(np.float64)
         same = float(np.array_equal(self.broadcast(digest), digest))
         agree = int(self.allreduce([same])[0])
-        if self.distributed and self.writer and not quiet:
+        if self.distributed and self.writer:
             if agree == self.workers:
                 log.info('all %d workers end with the same parameters (md5 %s)', self.workers, h.hexdigest())
             else:

@@ -52,7 +52,7 @@ class Loop:
         last = cfg.stop_epoch or cfg.epochs
         self.net.hybridize(static_alloc=True)
         if self.devices.distributed:
-            self.devices.take_worker0_params(self.trainer, self.net)
+            self.devices.take_worker0_params(self.trainer)
         log.info('train %d rows%s, mode %d, %s, %d batches/epoch, %d steps, warmup %d', len(samples),
                  ' / eval %d rows' % len(evaluation[0]) if evaluation else ' (no evaluation)', cfg.mode, cfg.model,
                  n_batches, total, warmup)
