@@ -19,12 +19,11 @@ from typing import Optional
 from fastapi import File, Query, Request, UploadFile
 from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
 
 from kobert_news.api import results
 from kobert_news.config import TOPICS, UserError
-from kobert_news.serving.errors import HANDLERS, RETRY_AFTER, Guard, error
+from kobert_news.serving.errors import HANDLERS, RETRY_AFTER, Guard, check_count, error
 from kobert_news.serving.explain import add_explain
 from kobert_news.serving.schemas import FAILURES, Error, PredictRequest, PredictResponse
 from kobert_news.serving.web import add_web
@@ -103,9 +102,7 @@ def add_routes(app):
     @app.post('/predict', response_model=PredictResponse, responses=FAILURES,
               summary="topics of articles, in request order, as main.py finds them")
     async def predict(body: PredictRequest, request: Request):
-        if len(body.articles) > limits.max_articles:
-            raise HTTPException(413, '%d articles in one request; the limit is %d (--max_articles)'
-                                % (len(body.articles), limits.max_articles))
+        check_count(len(body.articles), limits.max_articles, 'articles', '--max_articles')
         service = ready(request)
         rows = await answer(request, service.submit([{'title': a.title, 'body': a.body} for a in body.articles]))
         if rows is None:

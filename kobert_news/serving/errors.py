@@ -15,6 +15,12 @@ def error(code, message, headers=None, **extra):
     return JSONResponse(dict(error=message, **extra), status_code=code, headers=headers)
 
 
+def check_count(n, limit, what, flag):
+    """413 when a request holds more than limit items (what: 'articles', ...; flag: the server's option)."""
+    if n > limit:
+        raise HTTPException(413, '%d %s in one request; the limit is %d (%s)' % (n, what, limit, flag))
+
+
 def field_name(loc):
     """('body', 'articles', 0, 'title') -> 'articles.0.title'."""
     parts = [str(p) for p in loc]

@@ -11,7 +11,7 @@ from fastapi import Request
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
 
-from kobert_news.serving.errors import error
+from kobert_news.serving.errors import check_count, error
 from kobert_news.serving.schemas import FAILURES, ExplainRequest, ExplainResponse
 from kobert_news.serving.work import GONE, answer, ready
 
@@ -25,9 +25,7 @@ def add_explain(app):
     @app.post('/explain', response_model=ExplainResponse, responses=FAILURES,
               summary='why each article got its topic: the probabilities, and each word\'s attribution')
     async def explain(body: ExplainRequest, request: Request):
-        if len(body.articles) > limits.max_explain_articles:
-            raise HTTPException(413, '%d articles to explain in one request; the limit is %d (--max_explain_articles)'
-                                % (len(body.articles), limits.max_explain_articles))
+        check_count(len(body.articles), limits.max_explain_articles, 'articles to explain', '--max_explain_articles')
         if body.steps > limits.max_explain_steps:
             return error(422, 'steps: at most %d on this server (--max_explain_steps), not %d'
                          % (limits.max_explain_steps, body.steps), field='steps')
