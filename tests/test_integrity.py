@@ -98,7 +98,8 @@ def test_ctrl_c_says_interrupted(tmp_path, tiny_weight):
     env = dict(os.environ, KOBERT_HOME=KOBERT_HOME or '', GLIBC_TUNABLES='')
     p = subprocess.Popen([sys.executable, os.path.join(ROOT, 'main.py'), '--gluon_weight_path', tiny_weight,
                           '--data_path', str(data), '--save_path', str(tmp_path / 'o.csv'), '--chunk_rows', '1024'],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
+                         preexec_fn=_ctrl_c_default)
     # Interrupt in the middle of the work: once the first chunk is in the temporary output, many are left.
     deadline = time.time() + 120
     while p.poll() is None and time.time() < deadline and not _written_part(tmp_path):
@@ -108,6 +109,12 @@ def test_ctrl_c_says_interrupted(tmp_path, tiny_weight):
     _, err = p.communicate(timeout=120)
     assert p.returncode == 130 and err.strip().splitlines()[-1] == 'interrupted' and 'Traceback' not in err
     assert not (tmp_path / 'o.csv').exists() and not [n for n in os.listdir(str(tmp_path)) if n.endswith('.part')]
+
+
+def _ctrl_c_default():
+    """SIGINT as a terminal gives it: a suite started in the background (`make test &`) ignores it,
+    and Python then leaves it ignored in main.py too."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _written_part(folder):
