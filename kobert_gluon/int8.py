@@ -180,7 +180,11 @@ def return_freed_memory(threshold=128 * 1024):
     """From now on, blocks of `threshold` bytes and more come straight from the system and go back
     to it when freed (glibc's default threshold, kept from moving). glibc raises the threshold each
     time such a block is freed, up to 32 MB, and then keeps freed activations in its heap: after one
-    kobert int8 pass at 32 x 128 tokens the process stayed 300 MB larger than it needed to."""
+    kobert int8 pass at 32 x 128 tokens the process stayed 300 MB larger than it needed to.
+    A threshold the user set (glibc.malloc.mmap_threshold in GLIBC_TUNABLES) is kept: a higher one
+    trades that memory for speed (bench/README.md)."""
+    if 'glibc.malloc.mmap_threshold=' in os.environ.get('GLIBC_TUNABLES', ''):
+        return
     try:
         ctypes.CDLL(None).mallopt(M_MMAP_THRESHOLD, threshold)
     except (OSError, AttributeError):  # not glibc

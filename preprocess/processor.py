@@ -8,7 +8,6 @@ import csv
 import os
 
 import numpy as np
-import pandas as pd
 
 from kobert_news.config import CLUSTER_MODES, CLUSTER_PREFIX, MODES, TEXT_FORMATS, TOPICS, TOPICS_KO, UserError, topic_key
 
@@ -50,6 +49,7 @@ def read_csv(path, encoding=None, chunk_rows=None):
 
 
 def _read(path, enc, chunk_rows):
+    import pandas as pd  # here, not at the top: a process that predicts from texts never loads it (50 MB)
     try:
         with open(path, encoding=enc, newline='') as f:
             reader = pd.read_csv(f, dtype=str, keep_default_na=False, chunksize=chunk_rows or None)

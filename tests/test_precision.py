@@ -2,6 +2,8 @@
 import gc
 import logging
 import os
+import subprocess
+import sys
 import weakref
 
 import mxnet as mx
@@ -195,3 +197,37 @@ def test_int8_batches_at_exact_lengths(kobert_home, tmp_path):
     p.batcher = Batcher(p.tokenizer, p.max_len, round_to=ROUND_TO)
     assert {tokens.shape[1] % ROUND_TO for _, tokens, _ in p.batcher.batches(TITLES)} == {0}
     np.testing.assert_array_equal(p.predict_proba(TITLES), exact)
+
+
+# glibc's mmap threshold, seen from a fresh process: does a 1 MB block come straight from the system?
+MMAP_PROBE = """
+import ctypes, sys
+sys.path.insert(0, %r)
+from kobert_gluon import int8
+class Info(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in ('arena', 'ordblks', 'smblks', 'hblks', 'hblkhd', 'usmblks',
+                                                'fsmblks', 'uordblks', 'fordblks', 'keepcost')]
+libc = ctypes.CDLL(None)
+if not hasattr(libc, 'mallinfo2'):
+    sys.exit(3)
+libc.mallinfo2.restype, libc.malloc.restype = Info, ctypes.c_void_p
+libc.free(ctypes.c_void_p(libc.malloc(16 << 20)))  # glibc's own threshold rises past 16 MB here
+int8.return_freed_memory()  # as loading an int8 model does
+before = libc.mallinfo2().hblks
+block = libc.malloc(1 << 20)
+print(libc.mallinfo2().hblks - before)
+"""
+
+
+@pytest.mark.parametrize('tunables, mapped', [('', 1), ('glibc.malloc.mmap_threshold=33554432', 0)])
+def test_int8_hands_activations_back_unless_the_user_set_a_threshold(tunables, mapped):
+    """Loading an int8 model puts glibc's mmap threshold back to 128 KB, so freed activations go back
+    to the system (after glibc had raised it, a 1 MB block comes from the system again); a threshold
+    the user set in GLIBC_TUNABLES stays (the block comes from the heap)."""
+    env = dict(os.environ, GLIBC_TUNABLES=tunables)
+    done = subprocess.run([sys.executable, '-c', MMAP_PROBE % ROOT], env=env, capture_output=True, text=True,
+                          timeout=120)
+    if done.returncode == 3:
+        pytest.skip('not glibc 2.33 or later (no mallinfo2)')
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout.split()[-1]) == mapped
