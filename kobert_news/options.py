@@ -1,7 +1,8 @@
 """Every command-line option, defined once: its type, default, help, choices and range live on
 its dataclass field, as in Hugging Face's HfArgumentParser. Commands combine the groups they
 need (kobert_news.cli.common builds the parser). A config is checked when it is made, before
-any work: a bad value is a UserError that names the flag.
+any work: a bad value is a UserError that names the flag. A flag two commands share under one name
+but with different values (--format) gets each command's help and choices from its class's FLAGS.
 """
 import math
 from dataclasses import MISSING, asdict, dataclass, field, fields
@@ -24,7 +25,7 @@ class Options:
 
     def __post_init__(self):
         for f in fields(self):
-            _check_value(f, getattr(self, f.name))
+            _check_value(f, getattr(self, f.name), flag_meta(type(self), f))
         for name in sorted(dir(self)):
             if name.startswith('check_'):
                 getattr(self, name)()
@@ -33,8 +34,13 @@ class Options:
         return asdict(self)
 
 
-def _check_value(f, value):
-    meta = f.metadata
+def flag_meta(cls, f):
+    """f's metadata as the options class cls uses it: a command narrows a flag that means something
+    else in another command (its help, its choices) in its class's FLAGS."""
+    return dict(f.metadata, **getattr(cls, 'FLAGS', {}).get(f.name, {}))
+
+
+def _check_value(f, value, meta):
     if value is None or 'help' not in meta:
         return
     name = '--' + f.name
@@ -54,9 +60,8 @@ def _check_value(f, value):
             raise UserError('%s must be %s %s, not %r' % (name, word, meta[key], value))
 
 
-def help_text(f):
-    """The flag's help with its default and range, for --help."""
-    meta = f.metadata
+def help_text(f, meta):
+    """The flag's help with its default, for --help."""
     parts = [meta['help']]
     default = f.default if f.default is not MISSING else (f.default_factory() if f.default_factory is not MISSING
                                                          else None)
@@ -279,13 +284,7 @@ class OutputArgs(Options):
 @dataclass
 class FormatArgs(Options):
     """Output format"""
-    format: str = flag(help='explain.py: html or json (default: json for a .json --save_path, else html); '
-                            'spark_predict.py: csv or parquet (default csv)')
-    FORMATS = ()  # set by the command that combines this group
-
-    def check_format(self):
-        if self.format not in (None,) + self.FORMATS:
-            raise UserError('--format must be one of %s, not %r' % (', '.join(self.FORMATS), self.format))
+    format: str = flag(help='output format')  # its choices: the command's FLAGS
 
 
 @dataclass

@@ -197,6 +197,7 @@ def test_printed_lines_and_bad_input(tmp_path, small_csv, tiny_weight, call):
     pd.DataFrame({'title': ['', ' '], 'cleanBody': ['', '']}).to_csv(empty, index=False)
     for args, phrase in (((('--data_path', empty)), 'no row of'),
                          (('--data_path', small_csv, '--target', 'weather'), 'invalid choice'),
+                         (('--data_path', small_csv, '--format', 'parquet'), "choose from 'html', 'json'"),
                          (('--data_path', small_csv, '--steps', 0), '--steps must be at least 1'),
                          (('--data_path', small_csv, '--save_path', small_csv), 'is the input'),
                          (('--data_path', tmp_path / 'missing.csv'), 'no such CSV file')):

@@ -112,6 +112,24 @@ def test_each_flag_is_defined_once():
     assert {'mode', 'encoding', 'cache_dir', 'calib_path', 'gluon_weight_path', 'data_path'} <= set(seen)
 
 
+def test_a_shared_flag_name_shows_each_command_its_own_choices():
+    """--format means html/json to explain.py and csv/parquet to spark_predict.py: each command's --help
+    and checks give its own choices only (the class's FLAGS narrows the shared field)."""
+    from kobert_news.cli.common import build_parser
+    from kobert_news.cli.explain import ExplainConfig
+    from kobert_news.cli.spark_predict import SparkArgs
+    from kobert_news.config import UserError
+    for cls, mine, other in ((ExplainConfig, 'html', 'parquet'), (SparkArgs, 'parquet', 'html')):
+        line = next(l for l in build_parser('', cls).format_help().splitlines() if l.strip().startswith('--format'))
+        assert mine in line and other not in line, line
+        try:
+            cls(format=other)
+        except UserError as e:
+            assert str(e).startswith('--format must be one of') and mine in str(e), e
+        else:
+            raise AssertionError('%s accepted --format %s' % (cls.__name__, other))
+
+
 def test_predicting_from_texts_loads_no_pandas():
     """The predictor and the per-mode texts need neither pandas nor preprocess.dataset: they are loaded
     where a CSV is read, so a process that predicts from texts is 50 MB smaller; the lazy names still

@@ -108,6 +108,7 @@ def test_bad_input_and_outputs_fail_cleanly(spark, inputs, tmp_path, call):
         return errors[0]
 
     assert 'no CSV file at --input' in fails('--input', tmp_path / 'none' / '*.csv', '--output', tmp_path / 'o')
+    assert "choose from 'csv', 'parquet'" in fails('--input', bom, '--output', tmp_path / 'o', '--format', 'html')
     headlines(20).drop(columns=['title']).to_csv(tmp_path / 'notitle.csv', index=False)
     assert 'mode 2 reads column(s) title' in fails('--input', tmp_path / 'notitle.csv', '--output', tmp_path / 'o')
     calib = fails('--input', bom, '--output', tmp_path / 'o', '--precision', 'int8', '--calib_path',

@@ -11,7 +11,7 @@ import warnings
 from dataclasses import MISSING, fields, is_dataclass
 
 from kobert_news.config import CHECKOUT_DIR, PACKAGE_DIR, UserError
-from kobert_news.options import help_text
+from kobert_news.options import flag_meta, help_text
 
 # Files of a run directory that train.py writes and record.py reads: no other command writes them.
 RUN_FILES = ('train_config.json', 'metrics.json', 'best.json', 'predictions.csv', 'model.params', 'model.json',
@@ -49,19 +49,20 @@ def build_parser(doc, *classes):
         for base, group_fields in _groups(cls):
             group = None
             for f in group_fields:
-                if f.name in seen or 'help' not in f.metadata:
+                meta = flag_meta(cls, f)
+                if f.name in seen or 'help' not in meta:
                     continue
                 seen.add(f.name)
                 group = group or p.add_argument_group((base.__doc__ or base.__name__).strip().splitlines()[0])
-                kw = {'help': help_text(f)}
+                kw = {'help': help_text(f, meta)}
                 if f.type is bool:
                     kw['action'] = 'store_true'
-                elif f.metadata.get('nargs'):
-                    kw.update(nargs=f.metadata['nargs'], type=f.metadata.get('item_type', str), metavar='N')
+                elif meta.get('nargs'):
+                    kw.update(nargs=meta['nargs'], type=meta.get('item_type', str), metavar='N')
                 else:
                     kw['type'] = f.type
-                    if f.metadata.get('choices'):
-                        kw['choices'] = f.metadata['choices']
+                    if meta.get('choices'):
+                        kw['choices'] = meta['choices']
                 group.add_argument('--' + f.name, **kw)
     return p
 

@@ -36,7 +36,8 @@ class ExplainArgs(Options):
 @dataclass
 class ExplainConfig(WeightArgs, InputArgs, ShapeArgs, FilesArgs, OutputArgs, ExplainArgs, FormatArgs):
     """An explanation job (explain.py)."""
-    FORMATS = ('html', 'json')  # html: one page; json: one object per row
+    FLAGS = {'format': dict(help='html (one page) or json (one object per row); default: json for a .json '
+                                 '--save_path, else html', choices=('html', 'json'))}
 
 
 def main(argv=None):

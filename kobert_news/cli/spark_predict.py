@@ -25,7 +25,8 @@ log = logging.getLogger('kobert_news.spark')
 @dataclass
 class SparkArgs(FormatArgs, OverwriteArgs):
     """Spark job"""
-    FORMATS = ('csv', 'parquet')  # csv: UTF-8 with a header in each part file
+    FLAGS = {'format': dict(help='csv (UTF-8, a header in each part file) or parquet (default csv)',
+                            choices=('csv', 'parquet'))}
     input: str = flag(help='CSV file, folder of .csv files, glob (quoted) or URL Spark reads (hdfs://, s3a://)')
     output: str = flag(help='output folder (part files, then _SUCCESS once the job is complete)')
     master: str = flag(help="Spark master: local[2], yarn, k8s://..., spark://... (default: spark-submit's, else "
