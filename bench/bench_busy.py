@@ -14,6 +14,8 @@ import subprocess
 import sys
 import time
 
+from common import cpu_name  # bench/common.py
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SETTINGS = [  # (label, environment); the first is what kobert_gluon sets by default
     ('default (2 threads, passive wait)', {}),
@@ -83,8 +85,7 @@ def main():
     args = p.parse_args()
     if args.worker:
         return worker(args)
-    print(subprocess.run(['lscpu'], capture_output=True, text=True).stdout.split('Model name:')[1].split('\n')[0]
-          .strip(), '| cores:', len(os.sched_getaffinity(0)))
+    print(cpu_name(), '| cores:', len(os.sched_getaffinity(0)))
     print('| setting | idle: headlines/s | idle: s per training batch | busy: headlines/s | '
           'busy: s per training batch |')
     print('|---|---|---|---|---|')

@@ -20,7 +20,6 @@ int8 with an empty cache (quantizing) and ONNX Runtime int8, on the configuratio
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -33,9 +32,8 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 
 from kobert_gluon import HUGE_PAGES, huge_pages_available  # noqa: E402  (light: mxnet is not imported)
+from common import cpu_line, fill  # noqa: E402  (bench/common.py)
 
-FILLER = ('정부는 오늘 경제정책방향을 발표하고 내년 성장률 전망치를 제시했다. 수출 회복과 내수 활성화를 '
-          '위해 재정을 조기 집행하고 반도체 투자에 세제 혜택을 늘리기로 했다. ')
 ENGINES = [('project', 'fp32'), ('project', 'bf16'), ('project', 'int8'), ('ort', 'fp32'), ('ort', 'int8')]
 STARTS = [('project', 'fp32', 'cache'), ('project', 'bf16', 'cache'), ('project', 'int8', 'cache'),
           ('project', 'int8', 'empty'), ('ort', 'int8', 'cache')]
@@ -61,8 +59,7 @@ def workloads(a, folder):
     """{name: path of its JSON}: fixed-length texts per --seq_len, and real headlines."""
     out = {}
     for seq in a.seq_len:
-        # Long enough to fill seq tokens, no longer: both tokenizers read the whole text.
-        out['seq %d' % seq] = {'max_len': seq, 'texts': [FILLER * (seq // 40 + 2)] * a.n}
+        out['seq %d' % seq] = {'max_len': seq, 'texts': fill(seq, a.n)}
     if a.data:
         import pandas as pd
         titles = pd.read_csv(a.data)[a.column].astype(str).tolist()
@@ -126,18 +123,6 @@ class Runner:
                                 dict(self.env, XDG_CACHE_HOME=os.path.join(fresh, 'home')))
         finally:
             shutil.rmtree(fresh, ignore_errors=True)
-
-
-def cpu_line():
-    name, flags = platform.processor(), ''
-    try:
-        out = subprocess.run(['lscpu'], capture_output=True, text=True).stdout
-        fields = dict(l.split(':', 1) for l in out.splitlines() if ':' in l)
-        name = fields.get('Model name', name).strip()
-        flags = ' '.join(f for f in fields.get('Flags', '').split() if f.startswith(('avx512', 'amx', 'avx_vnni')))
-    except OSError:
-        pass
-    return '%s, %d cores; %s' % (name, len(os.sched_getaffinity(0)), flags)
 
 
 def cell(rows, key, fmt):

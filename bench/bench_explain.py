@@ -11,7 +11,6 @@ Probabilities come from the fp32 predictor, the explanations from kobert_gluon.a
 """
 import argparse
 import os
-import subprocess
 import sys
 import time
 
@@ -25,14 +24,7 @@ from scipy.stats import wilcoxon  # noqa: E402
 from kobert_gluon.attribution import Explainer  # noqa: E402
 from kobert_gluon.predictor import Predictor  # noqa: E402
 from kobert_news.config import EXPLAIN_BASELINES  # noqa: E402
-
-
-def cpu_name():
-    try:
-        out = subprocess.run(['lscpu'], capture_output=True, text=True).stdout
-        return next(l.split(':', 1)[1].strip() for l in out.splitlines() if l.startswith('Model name'))
-    except (OSError, StopIteration):
-        return 'unknown CPU'
+from common import cpu_name  # noqa: E402  (bench/common.py)
 
 
 def without(words, i):

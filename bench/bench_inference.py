@@ -24,9 +24,8 @@ from kobert_gluon import model  # noqa: E402
 from kobert_gluon.fused import fuse_attention  # noqa: E402
 from kobert_gluon.predictor import Predictor  # noqa: E402
 from kobert_gluon.tokenizer import KoBERTTokenizer  # noqa: E402
+from common import fill  # noqa: E402  (bench/common.py)
 
-FILLER = ('정부는 오늘 경제정책방향을 발표하고 내년 성장률 전망치를 제시했다. 수출 회복과 내수 활성화를 '
-          '위해 재정을 조기 집행하고 반도체 투자에 세제 혜택을 늘리기로 했다. ')
 
 
 def peak_mb():
@@ -39,7 +38,7 @@ def texts_for(args):
         texts = df[args.column].astype(str).tolist()
         rng = np.random.RandomState(0)
         return [texts[i] for i in rng.choice(len(texts), size=min(args.n, len(texts)), replace=False)]
-    return [FILLER * 20] * args.n  # long enough to fill any seq_len
+    return fill(args.seq_len, args.n)
 
 
 def fixed_length(net, tokenizer, texts, max_len, batch_size):

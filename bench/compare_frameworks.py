@@ -24,6 +24,7 @@ sys.path.insert(0, ROOT)
 
 from kobert_news.config import UserError  # noqa: E402
 from kobert_news.options import TrainConfig  # noqa: E402
+from common import cpu_name  # noqa: E402  (bench/common.py)
 
 # Recipe flags passed identically to both trainers (defaults: the project's TrainConfig).
 RECIPE = ('max_len', 'batch_size', 'epochs', 'lr', 'epsilon', 'weight_decay', 'warmup_ratio', 'accumulate',
@@ -91,20 +92,13 @@ def versions(hf_python):
         mxnet.__version__, gluonnlp.__version__, platform.python_version(), *torch_side)
 
 
-def cpu_model():
-    """The CPU's model name as the kernel reports it (lscpu's 'Model name')."""
-    with open('/proc/cpuinfo', encoding='utf-8') as f:
-        names = [line.split(':', 1)[1].strip() for line in f if line.startswith('model name')]
-    return names[0] if names else platform.machine()
-
-
 def table(results, a, sizes, hf_python):
     import numpy as np
     lines = ['# MXNet/GluonNLP and PyTorch/transformers: the same training', '',
              "Configuration `%s`, mode %d, %d training / %d evaluation rows (stratified split, seed %d), the "
              "project's recipe: %s." % (a.model, a.mode, sizes[0], sizes[1], a.split_seed,
                                         ', '.join('%s %s' % (k, getattr(a, k)) for k in RECIPE)),
-             '%s; %d cores (%s).' % (versions(hf_python), len(os.sched_getaffinity(0)), cpu_model()), '',
+             '%s; %d cores (%s).' % (versions(hf_python), len(os.sched_getaffinity(0)), cpu_name()), '',
              '| framework | seed | accuracy | macro-F1 | best epoch | epochs run | s/epoch |', '|---|---|---|---|---|---|---|']
     for r in results:
         lines.append('| %s | %d | %.4f | %.4f | %d | %d | %.1f |' % (

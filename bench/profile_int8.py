@@ -16,9 +16,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import kobert_gluon  # noqa: E402  (sets OMP_NUM_THREADS before mxnet loads)
+from common import fill  # noqa: E402  (bench/common.py)
 
-FILLER = ('정부는 오늘 경제정책방향을 발표하고 내년 성장률 전망치를 제시했다. 수출 회복과 내수 활성화를 '
-          '위해 재정을 조기 집행하고 반도체 투자에 세제 혜택을 늘리기로 했다. ')
 
 
 def main():
@@ -39,7 +38,7 @@ def main():
         texts = pd.read_csv(a.data)[a.column].astype(str).sample(n=a.n, random_state=0).tolist()
         max_len = None
     else:
-        texts, max_len = [FILLER * (a.seq_len // 40 + 2)] * a.n, a.seq_len
+        texts, max_len = fill(a.seq_len, a.n), a.seq_len
     predictor = Predictor.from_weight(a.weight, max_len=max_len, precision='int8', calib_texts=texts,
                                       cache_dir=a.cache_dir)
     predictor.predict_proba(texts)  # warm-up
