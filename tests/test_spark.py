@@ -126,6 +126,10 @@ def test_bad_input_and_outputs_fail_cleanly(spark, inputs, tmp_path, call):
     (done / 'part-00000-x.csv').write_text('id\n')
     assert 'holds a finished output: pass --overwrite' in fails('--input', bom, '--output', done)
     assert 'is inside --output' in fails('--input', done / 'part-00000-x.csv', '--output', done, '--overwrite')
+    for url in ('file://%s' % done, 'file://%s/' % done):  # the same folder as a URL
+        assert 'is inside --output' in fails('--input', done / 'part-00000-x.csv', '--output', url, '--overwrite')
+    assert 'which the project needs' in fails('--input', bom, '--output', 'file://' + os.path.join(ROOT, 'weights'))
+    assert (done / 'part-00000-x.csv').read_text() == 'id\n'
     assert not (tmp_path / 'o').exists()
 
 

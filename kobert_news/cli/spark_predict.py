@@ -48,9 +48,10 @@ class SparkPredictConfig(WeightArgs, ColumnArgs, ShapeArgs, FilesArgs, Inference
 
 def main(argv=None):
     job, cfg = parse(__doc__, [SparkArgs, SparkPredictConfig], argv)
-    if '://' not in job.output or job.output.startswith('file://'):
-        guard_folder(job.output[len('file://'):] if job.output.startswith('file://') else job.output)
     from kobert_news.spark import classify
+    from kobert_news.spark.inputs import local_path
+    if local_path(job.output):
+        guard_folder(local_path(job.output))
     counts = classify(cfg, job.input, job.output, job.master, job.format or 'csv', job.partitions, job.overwrite,
                       job.batch_rows)
     if counts['unclassified']:

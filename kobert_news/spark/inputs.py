@@ -18,11 +18,18 @@ from preprocess.processor import detect_encoding
 URL = re.compile(r'^[a-zA-Z][a-zA-Z0-9+.-]*://')
 
 
+def local_path(path):
+    """The local path a path or a file:// URL names; None for a URL Spark reads itself (hdfs://, ...)."""
+    if path.startswith('file://'):
+        return path[len('file://'):]
+    return None if URL.match(path) else path
+
+
 def local_files(path):
     """The local files a path, a folder (its *.csv) or a glob names; None for a URL Spark reads itself."""
-    if URL.match(path) and not path.startswith('file://'):
+    path = local_path(path)
+    if path is None:
         return None
-    path = path[len('file://'):] if path.startswith('file://') else path
     if os.path.isdir(path):
         found = sorted(glob.glob(os.path.join(path, '*.csv')))
     else:
@@ -43,8 +50,8 @@ def _header(path, encoding):
 def check_files(files, processor, encoding=None, output=None):
     """The files' one encoding, after checking each file's start and header, and that the output
     folder (which a rerun replaces) holds none of them."""
-    if output and not URL.match(output):
-        out = os.path.realpath(output)
+    if output and local_path(output):
+        out = os.path.realpath(local_path(output))
         inside = [p for p in files if os.path.realpath(p).startswith(out + os.sep) or os.path.realpath(p) == out]
         if inside:
             raise UserError('the input %s is inside --output %s, which the job replaces: choose another folder'
