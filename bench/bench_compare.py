@@ -20,6 +20,7 @@ int8 with an empty cache (quantizing) and ONNX Runtime int8, on the configuratio
 import argparse
 import json
 import os
+import random
 import shutil
 import statistics
 import subprocess
@@ -63,7 +64,7 @@ def workloads(a, folder):
     if a.data:
         import pandas as pd
         titles = pd.read_csv(a.data)[a.column].astype(str).tolist()
-        pick = sorted(__import__('random').Random(0).sample(range(len(titles)), min(a.n_headlines, len(titles))))
+        pick = sorted(random.Random(0).sample(range(len(titles)), min(a.n_headlines, len(titles))))
         out['headlines'] = {'max_len': 128, 'texts': [titles[i] for i in pick]}
     paths = {}
     for name, spec in out.items():

@@ -19,7 +19,6 @@ import kobert_gluon  # noqa: E402  (sets OMP_NUM_THREADS before mxnet loads)
 from common import fill  # noqa: E402  (bench/common.py)
 
 
-
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--weight', required=True)

@@ -167,10 +167,7 @@ def release_memory():
     """Collect the dropped fp32 net's cycles and hand freed heap back to the system."""
     gc.collect()
     mx.nd.waitall()
-    try:
-        ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
-        pass
+    _glibc('malloc_trim', 0)
 
 
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number
@@ -183,9 +180,12 @@ def return_freed_memory(threshold=128 * 1024):
     kobert int8 pass at 32 x 128 tokens the process stayed 300 MB larger than it needed to.
     A threshold the user set (glibc.malloc.mmap_threshold in GLIBC_TUNABLES) is kept: a higher one
     trades that memory for speed (bench/README.md)."""
-    if 'glibc.malloc.mmap_threshold=' in os.environ.get('GLIBC_TUNABLES', ''):
-        return
+    if 'glibc.malloc.mmap_threshold=' not in os.environ.get('GLIBC_TUNABLES', ''):
+        _glibc('mallopt', M_MMAP_THRESHOLD, threshold)
+
+
+def _glibc(function, *args):
     try:
-        ctypes.CDLL(None).mallopt(M_MMAP_THRESHOLD, threshold)
+        getattr(ctypes.CDLL(None), function)(*args)
     except (OSError, AttributeError):  # not glibc
         pass

@@ -81,20 +81,17 @@ class Predictor:
         predictor = cls(None, tokenizer, meta['topics'], max_len, batch_size, ctx, meta=meta, placer=placer)
         predictor.weight_path, predictor.cache_dir = weight_path, cache_dir
         precision = prec.effective(precision)
-        if precision == 'int8':
-            predictor._to_int8(*predictor._calibration(precision, calib_texts),
-                               build_fp32=lambda: inference_net(weight_path, ctx)[0])
-            predictor.precision = precision
-        else:
+        if precision != 'int8':  # int8 builds the fp32 net only if it has to quantize
             predictor.net, _ = inference_net(weight_path, ctx)
-            predictor.set_precision(precision, calib_texts)
+        predictor.set_precision(precision, calib_texts, build_fp32=lambda: inference_net(weight_path, ctx)[0])
         return predictor
 
-    def set_precision(self, precision, calib_texts=()):
+    def set_precision(self, precision, calib_texts=(), build_fp32=None):
         """fp32, bf16 or int8 of the fp32 net held, prepared on texts like those to predict (as
         predict_articles takes them): int8 is calibrated on a sample covering their lengths, placed
-        in the weight's clusters for modes 4 and 5, and the fp32 net is let go. Returns the
-        precision in effect (fp32 on a CPU without bf16 or VNNI)."""
+        in the weight's clusters for modes 4 and 5, and the fp32 net is let go (with no net held,
+        build_fp32() makes one if quantizing is needed). Returns the precision in effect (fp32 on a
+        CPU without bf16 or VNNI)."""
         precision = prec.effective(precision)
         if precision != 'fp32':
             batches, seen = self._calibration(precision, calib_texts)
@@ -102,9 +99,11 @@ class Predictor:
                 self.net(*batches[0])  # AMP converts the graph of a hybridized net that has run
                 self.net = prec.to_bf16(self.net)
             else:
-                held = [self.net]  # handed over, so that nothing here keeps the fp32 net alive
-                self.net = None
-                self._to_int8(batches, seen, build_fp32=held.pop)
+                if self.net is not None:
+                    held = [self.net]  # handed over, so that nothing here keeps the fp32 net alive
+                    self.net = None
+                    build_fp32 = held.pop
+                self._to_int8(batches, seen, build_fp32)
         self.precision = precision
         return precision
 

@@ -50,8 +50,9 @@ def main(argv=None):
     job, cfg = parse(__doc__, [SparkArgs, SparkPredictConfig], argv)
     from kobert_news.spark import classify
     from kobert_news.spark.inputs import local_path
-    if local_path(job.output):
-        guard_folder(local_path(job.output))
+    folder = local_path(job.output)
+    if folder:
+        guard_folder(folder)
     counts = classify(cfg, job.input, job.output, job.master, job.format or 'csv', job.partitions, job.overwrite,
                       job.batch_rows)
     if counts['unclassified']:

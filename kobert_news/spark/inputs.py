@@ -50,8 +50,9 @@ def _header(path, encoding):
 def check_files(files, processor, encoding=None, output=None):
     """The files' one encoding, after checking each file's start and header, and that the output
     folder (which a rerun replaces) holds none of them."""
-    if output and local_path(output):
-        out = os.path.realpath(local_path(output))
+    local = local_path(output) if output else None
+    if local:
+        out = os.path.realpath(local)
         inside = [p for p in files if os.path.realpath(p).startswith(out + os.sep) or os.path.realpath(p) == out]
         if inside:
             raise UserError('the input %s is inside --output %s, which the job replaces: choose another folder'
