@@ -36,7 +36,7 @@ demo: $(STAMP)
 	$(PY) main.py --data_path data/sample.csv
 
 test: $(STAMP) browser
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -rs tests
 
 wheel: $(STAMP)
 	$(PY) -m build --no-isolation --outdir dist .

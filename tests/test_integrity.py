@@ -111,6 +111,40 @@ def test_ctrl_c_says_interrupted(tmp_path, tiny_weight):
     assert not (tmp_path / 'o.csv').exists() and not [n for n in os.listdir(str(tmp_path)) if n.endswith('.part')]
 
 
+def test_ctrl_c_that_a_library_turns_into_an_error_is_still_ctrl_c(capsys):
+    """pandas' C reader turns a KeyboardInterrupt raised while it reads into a ParserError ('Calling
+    read(nbytes) on source failed'): on a busy machine main.py's Ctrl-C landed there and exited 2."""
+    from kobert_news.cli.common import run
+
+    class Interrupting:  # a file whose second read is interrupted, as Ctrl-C interrupts a slow disk
+        def __init__(self):
+            self.f, self.reads = open(SAMPLE, encoding='utf-8-sig', newline=''), 0
+
+        def read(self, n=-1):
+            self.reads += 1
+            if self.reads == 2:
+                os.kill(os.getpid(), signal.SIGINT)
+            return self.f.read(n)
+
+        def __iter__(self):
+            return self
+
+        def __next__(self):
+            return self.f.__next__()
+
+    def main(argv):
+        reader = Interrupting()
+        with reader.f:
+            for _ in pd.read_csv(reader, dtype=str, chunksize=2):
+                pass
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal
+    try:
+        status = run(main, [])
+    finally:
+        signal.signal(signal.SIGINT, old)
+    assert status == 130 and capsys.readouterr().err.strip().splitlines()[-1] == 'interrupted'
+
+
 def _ctrl_c_default():
     """SIGINT as a terminal gives it: a suite started in the background (`make test &`) ignores it,
     and Python then leaves it ignored in main.py too."""

@@ -6,7 +6,9 @@ import errno
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 import warnings
 from dataclasses import MISSING, fields, is_dataclass
 
@@ -202,22 +204,48 @@ def run(main, argv=None, interrupted='interrupted'):
     """main(argv) with failures as one stderr line: UserError and I/O errors exit 2, Ctrl-C 130, a
     closed stdout (| head) quietly 141, as Unix tools do."""
     setup_logging()
-    try:
-        return main(argv) or 0
-    except UserError as e:
-        print('error: %s' % e, file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
+    with _noting_interrupts() as interrupts:
+        try:
+            return main(argv) or 0
+        except KeyboardInterrupt:
+            pass
+        except BrokenPipeError:
+            _silence_stdout()
+            return 141
+        except Exception as e:
+            if not interrupts:  # an error that a Ctrl-C caused is still the Ctrl-C
+                if isinstance(e, UserError):
+                    print('error: %s' % e, file=sys.stderr)
+                    return 2
+                if isinstance(e, OSError) and e.errno in IO_ERRORS:
+                    print('error: %s%s' % (e.strerror or e, ': %s' % e.filename if e.filename else ''),
+                          file=sys.stderr)
+                    return 2
+                raise
         print(interrupted, file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        _silence_stdout()
-        return 141
-    except OSError as e:
-        if e.errno not in IO_ERRORS:
-            raise
-        print('error: %s%s' % (e.strerror or e, ': %s' % e.filename if e.filename else ''), file=sys.stderr)
-        return 2
+
+
+@contextlib.contextmanager
+def _noting_interrupts():
+    """Yield a list that gets an entry on each Ctrl-C. Some libraries turn the KeyboardInterrupt
+    raised inside their callbacks into errors of their own (pandas' C reader into a ParserError,
+    'Calling read(nbytes) on source failed', which read_csv reports as an unreadable CSV), so the
+    exception alone cannot tell."""
+    seen = []
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield seen  # Ctrl-C ignored (a background job) or handled by the caller: left as it is
+        return
+
+    def note(signum, frame):
+        seen.append(signum)
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGINT, note)
+    try:
+        yield seen
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 IO_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG, errno.ENOTDIR,
