@@ -6,8 +6,8 @@ last answer), else it is closed: uvicorn has no such timeout, so its HTTP protoc
 (the app's middleware, kobert_news.serving.guard, times the body).
 
 SIGTERM or Ctrl-C: uvicorn stops accepting connections and lets those open finish their request;
-bodies still coming are not waited for (503); the app's shutdown then lets the worker answer every
-request it accepted; exit status 0, within GRACE seconds whatever the clients do.
+a body still coming is waited for a second at most (then 503); the app's shutdown then lets the
+worker answer every request it accepted; exit status 0, within GRACE seconds whatever the clients do.
 """
 import asyncio
 import logging
