@@ -1,4 +1,4 @@
-"""Classify Korean news articles in a CSV into 8 topics (see kobert_news/cli/predict.py).
+"""Classify Korean news articles in a CSV by topic (see kobert_news/cli/predict.py).
 
     python main.py --data_path in.csv --save_path out.csv
 """

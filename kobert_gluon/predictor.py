@@ -60,6 +60,7 @@ class Predictor:
         self.ctx = ctx
         self.meta = meta or {}
         self.mode = self.meta.get('mode')
+        self.untrained_topics = list(self.meta.get('untrained_topics', []))  # [] for an older description
         self.placer = placer
         self.precision = 'fp32'
         self.weight_path = self.cache_dir = None

@@ -27,7 +27,7 @@ from kobert_gluon.epochs import Loop
 from kobert_gluon.recipe import evaluate
 from kobert_gluon.runs import Run, prepare
 from kobert_gluon.tokenizer import KoBERTTokenizer
-from kobert_news.config import CLUSTER_MODES, MODEL_CONFIGS, TOPICS, UserError
+from kobert_news.config import CLUSTER_MODES, MODEL_CONFIGS, TOPICS, UserError, untrained_topics
 from preprocess import check_topics, load_data, with_cluster
 
 log = logging.getLogger('kobert_news.train')
@@ -130,7 +130,8 @@ def fit(cfg, train_data, eval_data, overwrite=False, on_update=None):
         state = open_run(run, cfg, fingerprint, overwrite, devices)
         meta = {'config': MODEL_CONFIGS[cfg.model].to_dict(), 'topics': list(TOPICS), 'mode': cfg.mode,
                 'max_len': cfg.max_len, 'dropout': cfg.dropout, 'vocab': tokenizer.info(),
-                'pretrained': os.path.basename(body) if body else None}
+                'pretrained': os.path.basename(body) if body else None,
+                'untrained_topics': untrained_topics(TOPICS, train_data.labels)}
         if cluster_meta:
             meta.update(clusters=cluster_meta, base_mode=cfg.base_mode)
         loop = Loop(cfg, run, net, tokenizer, meta, centroids, fingerprint, on_update, devices)

@@ -195,6 +195,9 @@ def _invalid(meta):
     if not isinstance(topics, list) or not topics or not all(isinstance(t, str) and t for t in topics) \
             or len(set(topics)) != len(topics):
         return '"topics" must be a list of distinct names'
+    untrained = meta.get('untrained_topics', [])
+    if not isinstance(untrained, list) or not set(untrained) <= set(topics) or len(set(untrained)) != len(untrained):
+        return '"untrained_topics" must be a list of distinct names from "topics"'
     if not is_int(meta.get('mode'), 1, 5):
         return '"mode" must be 1 to 5'
     if not is_int(meta.get('max_len'), 3, cfg['max_length']):

@@ -69,8 +69,9 @@ def tokenizer(kobert_home):
     return KoBERTTokenizer.load(kobert_home)
 
 
-def make_weight(path, tokenizer, config='tiny', mode=3, max_len=64, seed=0, topics=None):
-    """A real (randomly initialised) weight file with its meta, as training writes it."""
+def make_weight(path, tokenizer, config='tiny', mode=3, max_len=64, seed=0, topics=None, untrained_topics=None):
+    """A real (randomly initialised) weight file with its meta, as training writes it (untrained_topics:
+    recorded as training on data without them records them)."""
     import mxnet as mx
     from kobert_news.config import MODEL_CONFIGS, TOPICS
     from kobert_gluon import model
@@ -82,6 +83,8 @@ def make_weight(path, tokenizer, config='tiny', mode=3, max_len=64, seed=0, topi
             'dropout': 0.1, 'vocab': tokenizer.info()}
     if k:
         meta['clusters'] = {'k': k, 'encoder': 'use', 'encoder_key': 'use-m3-0.2.1'}
+    if untrained_topics is not None:
+        meta['untrained_topics'] = list(untrained_topics)
     model.save(net, str(path), meta)
     return str(path)
 

@@ -79,7 +79,7 @@ def explanation_in_flight(server, articles=4, steps=200):
     article = {'title': '국회 예산안 처리', 'body': '국회는 오늘 본회의를 열고 내년도 예산안을 처리했다. ' * 40}
     body = json.dumps({'articles': [article] * articles, 'steps': steps}).encode('utf-8')
     with socket.create_connection(('127.0.0.1', server.port), timeout=TIMEOUT) as sock:
-        sock.sendall(b'POST /explain HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n'
+        sock.sendall(b'POST /explain HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n'
                      b'Content-Length: %d\r\n\r\n%s' % (len(body), body))
         wait_for(lambda: server.info()['explaining'])
         yield

@@ -52,6 +52,23 @@ def test_csv_in_csv_out(tmp_path, tiny_weight, kobert_home, call):
     np.testing.assert_allclose(df['probability'], probs.max(axis=1), atol=1e-5)
 
 
+def test_the_default_weight_says_once_which_topic_it_cannot_predict(tiny_weight, call):
+    """The shipped weight was trained on the 7 KLUE-YNAT topics: its description says entertain was
+    not among them, and main.py says so in one line; --help promises no topic it cannot give."""
+    from kobert_gluon.weights import read_meta
+    from kobert_news.config import DEFAULT_WEIGHT
+    assert read_meta(os.path.join(ROOT, 'weights', DEFAULT_WEIGHT))['untrained_topics'] == ['entertain']
+    r = call('predict')  # the default weight on the sample articles
+    assert r.returncode == 0, r.stderr
+    said = [line for line in r.stderr.splitlines() if 'cannot predict' in line]
+    assert said == ['warning: this weight was never trained on entertain (연예): it cannot predict that topic']
+    assert 'entertain' not in r.stdout
+    r = call('predict', '--gluon_weight_path', tiny_weight)  # a description without the key: every topic trained
+    assert r.returncode == 0 and 'cannot predict' not in r.stderr
+    r = run_main('--help')
+    assert r.returncode == 0 and '8 topics' not in r.stdout and 'cannot predict' in r.stdout
+
+
 def test_printed_lines_name_the_row_and_title(tmp_path, tiny_weight, call):
     src = pd.read_csv(SAMPLE).drop(columns=['category']).head(5)
     path = tmp_path / 'in.csv'

@@ -179,6 +179,8 @@ def test_description_says_what_the_weight_is(tmp_path, tokenizer):
     (lambda m: m.update(vocab='kobert'), '"vocab" must be an object'),
     (lambda m: m['config'].update(num_heads=3), 'do not split into 3 heads'),
     (lambda m: m.update(topics='sport'), '"topics" must be a list'),
+    (lambda m: m.update(untrained_topics='entertain'), '"untrained_topics" must be a list'),
+    (lambda m: m.update(untrained_topics=['weather']), '"untrained_topics" must be a list of distinct names from'),
 ])
 def test_malformed_descriptions_are_one_error_line(tmp_path, tokenizer, change, message):
     path = make_weight(tmp_path / 'w.params', tokenizer, config='tiny')

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 
 import numpy as np
 import pandas as pd
@@ -25,9 +26,34 @@ LONG_BODY = '국회는 오늘 본회의를 열고 내년도 예산안을 처리�
 
 
 def stopped_counts(log):
-    m = re.search(r'stopped: (\d+) requests accepted, (\d+) answered, (\d+) dropped', log)
+    """(accepted, answered, dropped) from the stop line, which must add up: every accepted request
+    was answered, failed or dropped."""
+    m = re.search(r'stopped: (\d+) requests accepted: (\d+) answered, (\d+) failed, (\d+) dropped', log)
     assert m, log
-    return tuple(int(x) for x in m.groups())
+    accepted, answered, failed, dropped = (int(x) for x in m.groups())
+    assert accepted == answered + failed + dropped, m.group(0)
+    return accepted, answered, dropped
+
+
+def raw(server, data=b''):
+    """A client socket to the server that has sent data (bytes) and nothing more."""
+    sock = socket.create_connection(('127.0.0.1', server.port), timeout=TIMEOUT)
+    if data:
+        sock.sendall(data)
+    return sock
+
+
+def read_all(sock):
+    """What the server sends until it closes the connection."""
+    got = b''
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return got
+        got += chunk
+
+
+STALLED = b'POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{'
 
 
 @pytest.fixture(scope='module')
@@ -38,6 +64,17 @@ def server(tiny_weight):
     code, log = s.stop()
     assert code == 0, log
     assert 'Traceback' not in log, log
+    stopped_counts(log)
+
+
+@pytest.fixture(scope='module')
+def guarded(tiny_weight):
+    """A server with short read timeouts, a row limit and a Host name of its own; default body size."""
+    s = Served(tiny_weight, '--read_timeout_s', 2, '--max_csv_rows', 5120, '--allowed_hosts', 'news.example')
+    yield s
+    code, log = s.stop()
+    assert code == 0 and 'Traceback' not in log, log
+    stopped_counts(log)
 
 
 @pytest.fixture(scope='module')
@@ -89,6 +126,30 @@ def test_info_describes_the_weight(server, tiny_weight):
     assert info['topics'] == list(TOPICS) and info['mode'] == 3 and info['max_len'] == 64
     assert info['precision'] == 'fp32' and info['config']['name'] == 'tiny'
     assert info['serving']['max_batch'] == 8 and info['serving']['max_articles'] == 40
+    assert info['untrained_topics'] == []  # the tiny weight's description names none
+
+
+def test_info_names_files_not_their_paths(server, tiny_weight):
+    text = requests.get(server.url('/info'), timeout=TIMEOUT).text
+    info = json.loads(text)
+    assert info['weight'] == os.path.basename(tiny_weight) and 'weight_path' not in info
+    assert os.path.dirname(tiny_weight) not in text and ROOT not in text
+    assert not re.search(r'"/[a-z]', text), text  # no absolute path of this machine
+
+
+def test_only_the_servers_own_host_names_are_answered(server, guarded):
+    def health(s, host):
+        return requests.get(s.url('/health'), headers={'Host': host}, timeout=TIMEOUT)
+    for host in ('127.0.0.1:%d' % server.port, 'localhost:%d' % server.port, 'LOCALHOST', '[::1]:8000',
+                 '10.1.2.3', socket.gethostname()):
+        assert health(server, host).status_code == 200, host
+    for host in ('evil.example', 'evil.example:%d' % server.port, 'news.example', '127.0.0.1.evil.example'):
+        assert_error(health(server, host), 400, 'Host', '--allowed_hosts')
+    assert health(guarded, 'news.example:80').status_code == 200  # named with --allowed_hosts
+    assert health(guarded, 'evil.example').status_code == 400
+    r = requests.post(server.url('/predict'), json={'articles': [{'title': '경제'}]}, timeout=TIMEOUT,
+                      headers={'Host': 'evil.example'})
+    assert_error(r, 400, 'evil.example')
 
 
 def test_api_docs_work_offline(server):
@@ -164,6 +225,35 @@ def test_too_many_articles_is_413(server):
     assert_error(server.post({'articles': [{'title': '경제'}] * 41}), 413, '41 articles', 'limit is 40')
 
 
+def peak_memory_kb(pid):
+    with open('/proc/%d/status' % pid) as f:
+        return int(re.search(r'VmHWM:\s+(\d+) kB', f.read()).group(1))
+
+
+def test_millions_of_empty_articles_are_refused_before_they_are_built(guarded):
+    """8 MB of {} (about 2.8 million articles, under the size limit): 413 at once, the process
+    barely grows, and it answers others meanwhile."""
+    body = b'{"articles": [' + b','.join([b'{}'] * 2790000) + b']}'
+    assert len(body) < 8 << 20
+    before = peak_memory_kb(guarded.proc.pid)
+    start = time.monotonic()
+    r = requests.post(guarded.url('/predict'), data=body, headers={'Content-Type': 'application/json'},
+                      timeout=TIMEOUT)
+    took = time.monotonic() - start
+    assert_error(r, 413, '--max_articles')
+    assert took < 5, took  # 30 s before; about 0.1 s here on an idle machine
+    assert peak_memory_kb(guarded.proc.pid) - before < 300 << 10  # 3.3 GB before
+    assert guarded.post({'articles': [{'title': '경제'}]}).status_code == 200
+
+
+def test_json_nested_too_deep_is_422(server):
+    deep = '{"articles": ' + '[' * 100000 + ']' * 100000 + '}'
+    r = requests.post(server.url('/predict'), data=deep, headers={'Content-Type': 'application/json'},
+                      timeout=TIMEOUT)
+    body = assert_error(r, 422, 'nested')
+    assert body['field'] == 'body'
+
+
 @pytest.mark.parametrize('payload, field', [
     ('{"articles": [{"title": ', 'body'),
     ([{'title': 'a'}], 'body'),
@@ -208,7 +298,7 @@ def test_csv_upload_equals_main_py_output(server, tiny_weight, tmp_path, call):
             got = requests.post(server.url('/predict/csv'), files={'file': ('뉴스.csv', f, 'text/csv')},
                                 params={'top_k': top_k} if top_k else {}, timeout=TIMEOUT)
         assert got.status_code == 200, got.text
-        assert got.headers['content-type'].startswith('text/csv')
+        assert got.headers['content-type'] == 'text/csv; charset=utf-8'
         assert got.content == out.read_bytes()
 
 
@@ -217,10 +307,54 @@ def test_bad_csv_uploads_are_422(server, tmp_path):
         return requests.post(server.url('/predict/csv'), files={'file': (name, content, 'text/csv')}, timeout=TIMEOUT)
 
     assert_error(upload(b''), 422, 'news.csv is empty')
-    assert_error(upload('headline\n경제\n'.encode('utf-8')), 422, 'headline', 'title')
+    wrong = assert_error(upload('headline\n경제\n'.encode('utf-8')), 422, 'headline', 'title')
+    assert '--' not in wrong['error']  # no command-line flag: a server user renames the column
     assert_error(upload(b'title,cleanBody\n,\n'), 422, 'no row of news.csv has text')
     assert_error(upload(bytes(range(256)) * 8), 422, 'news.csv')
     assert_error(requests.post(server.url('/predict/csv'), timeout=TIMEOUT), 422, 'file')
+
+
+def headline_csv(tmp_path, rows):
+    """A CSV of rows real headlines (the sample's titles, repeated)."""
+    titles = pd.read_csv(SAMPLE, dtype=str, keep_default_na=False)['title']
+    path = tmp_path / ('headlines-%d.csv' % rows)
+    pd.DataFrame({'title': [titles[i % len(titles)] for i in range(rows)], 'cleanBody': ''}).to_csv(
+        str(path), index=False)
+    return path
+
+
+def test_csv_rows_are_bounded(guarded, tmp_path):
+    with open(str(headline_csv(tmp_path, 5121)), 'rb') as f:
+        r = requests.post(guarded.url('/predict/csv'), files={'file': ('big.csv', f)}, timeout=TIMEOUT)
+    assert_error(r, 413, '5121 rows', 'limit is 5120', '--max_csv_rows')
+
+
+def test_a_large_csv_does_not_starve_a_headline(guarded, tmp_path, tiny_weight, call):
+    """A 5,120-row upload runs 1,024 rows at a time: a headline sent meanwhile is answered between
+    two blocks, not after the whole file (it waited for the whole file before); the answer is still
+    main.py's, byte for byte."""
+    path = headline_csv(tmp_path, 5120)
+    before = guarded.stats()['accepted']
+    got = {}
+
+    def upload():
+        with open(str(path), 'rb') as f:
+            got['csv'] = requests.post(guarded.url('/predict/csv'), files={'file': ('big.csv', f)}, timeout=TIMEOUT)
+        got['csv_done'] = time.monotonic()
+
+    thread = threading.Thread(target=upload)
+    start = time.monotonic()
+    thread.start()
+    wait_for(lambda: guarded.stats()['accepted'] > before)  # the file's first block is with the model
+    sent = time.monotonic()
+    small = guarded.post({'articles': [{'title': '코스피 2600 회복'}]})
+    waited = time.monotonic() - sent
+    thread.join(TIMEOUT)
+    assert small.status_code == 200 and got['csv'].status_code == 200, got['csv'].text
+    assert waited < 0.6 * (got['csv_done'] - start), (waited, got['csv_done'] - start)
+    out = tmp_path / 'main.csv'
+    assert call('predict', '--gluon_weight_path', tiny_weight, '--data_path', path, '--save_path', out).returncode == 0
+    assert got['csv'].content == out.read_bytes()
 
 
 # ---------------------------------------------------------------- /explain
@@ -311,7 +445,7 @@ def test_full_queue_is_503_and_a_gone_client_is_dropped(tiny_weight):
         before = s.stats()
         body = json.dumps({'articles': [{'title': '떠난 손님'}]}).encode('utf-8')
         with socket.create_connection(('127.0.0.1', int(s.base.rsplit(':', 1)[1])), timeout=TIMEOUT) as sock:
-            sock.sendall(b'POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n'
+            sock.sendall(b'POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n'
                          b'Content-Length: %d\r\n\r\n%s' % (len(body), body))
             wait_for(lambda: s.stats()['accepted'] == before['accepted'] + 1)
         wait_for(lambda: s.stats().get('dropped', 0) == 1)
@@ -323,7 +457,7 @@ def test_full_queue_is_503_and_a_gone_client_is_dropped(tiny_weight):
         port = int(s.base.rsplit(':', 1)[1])
         slow = [socket.create_connection(('127.0.0.1', port), timeout=TIMEOUT) for _ in range(2 * 2 + 64)]
         for sock in slow:
-            sock.sendall(b'POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{')
+            sock.sendall(b'POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{')
         wait_for(lambda: s.post({'articles': [{'title': '경제'}]}).status_code == 503)
         busy = s.post({'articles': [{'title': '경제'}]})
         assert_error(busy, 503, 'requests in progress')
@@ -336,6 +470,60 @@ def test_full_queue_is_503_and_a_gone_client_is_dropped(tiny_weight):
         code, log = s.stop(signal.SIGINT)  # Ctrl-C
     assert code == 0, log
     assert stopped_counts(log) == (final['accepted'], final['accepted'] - 1, 1)  # all answered but the gone one
+
+
+def test_slow_clients_are_cut_off(guarded):
+    """--read_timeout_s 2: a client that sends nothing, or part of its headers, is disconnected; one
+    that sends part of its body gets 408; the server answers others meanwhile."""
+    idle, half_head = raw(guarded), raw(guarded, b'POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-')
+    half_body = raw(guarded, STALLED)
+    assert guarded.post({'articles': [{'title': '경제'}]}).status_code == 200
+    assert read_all(idle) == b'' and read_all(half_head) == b''
+    answer = read_all(half_body)
+    assert answer.startswith(b'HTTP/1.1 408') and b'the request body' in answer, answer
+    for sock in (idle, half_head, half_body):
+        sock.close()
+
+
+def test_health_answers_while_300_clients_stall_mid_body(server):
+    """300 clients send their headers and part of a body, then wait: /health still answers, at once."""
+    stalled = []
+    try:
+        for _ in range(300):
+            stalled.append(raw(server, STALLED))
+        wait_for(lambda: server.post({'articles': [{'title': '경제'}]}).status_code == 503)  # every slot taken
+        start = time.monotonic()
+        health = requests.get(server.url('/health'), timeout=TIMEOUT)
+        assert health.status_code == 200 and time.monotonic() - start < 5
+    finally:
+        for sock in stalled:
+            sock.close()
+    wait_for(lambda: server.post({'articles': [{'title': '경제'}]}).status_code == 200)
+
+
+def test_sigterm_with_a_client_stalled_mid_body_answers_the_accepted_and_exits(tiny_weight):
+    """SIGTERM while one client has sent half a body and another's request waits for its batch
+    (--max_wait_ms 3000): the waiting one is answered, the stalled one gets 503, and the server
+    exits 0 within 30 s (it waited for the stalled body for ever before)."""
+    s = Served(tiny_weight, '--max_wait_ms', 3000, '--max_batch', 64)
+    try:
+        stalled = raw(s, STALLED)
+        held = {}
+        thread = threading.Thread(target=lambda: held.setdefault('r', s.post({'articles': [{'title': '경제'}]})))
+        thread.start()
+        wait_for(lambda: s.stats()['accepted'] == 1)
+        s.proc.send_signal(signal.SIGTERM)
+        code = s.proc.wait(timeout=30)
+        thread.join(TIMEOUT)
+        answer = read_all(stalled)
+    finally:
+        if s.proc.poll() is None:
+            s.proc.kill()
+    _, log = s.stop()
+    assert code == 0, log
+    assert held['r'].status_code == 200
+    assert answer.startswith(b'HTTP/1.1 503') and b'stopping' in answer, answer
+    assert stopped_counts(log) == (1, 1, 0)
 
 
 def test_sigterm_under_load_loses_no_accepted_request(tiny_weight, pipeline):

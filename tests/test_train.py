@@ -358,6 +358,12 @@ def test_one_topic_and_unseen_topics_are_said(tmp_path, kobert_home, call):
     assert r.returncode == 0, r.stderr
     assert 'has one topic only (sport)' in r.stderr
     assert 'the evaluation data has topic(s) absent from the training data: international' in r.stderr
+    # The weight's description records the topics it never saw; main.py says so, once.
+    meta = json.load(open(str(tmp_path / 'r' / 'model.json'), encoding='utf-8'))
+    assert meta['untrained_topics'] == [t for t in TOPICS if t != 'sport']
+    r = call('predict', '--gluon_weight_path', tmp_path / 'r' / 'model.params', '--data_path', SAMPLE)
+    said = [line for line in r.stderr.splitlines() if 'cannot predict' in line]
+    assert r.returncode == 0 and len(said) == 1 and 'never trained on international (세계), economy' in said[0]
 
 
 def test_korean_topic_names_and_a_line_column(tmp_path, kobert_home, call):

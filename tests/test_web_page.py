@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from kobert_news.config import TOPICS_KO
-from tests.conftest import ROOT
+from tests.conftest import ROOT, make_weight
 from tests.served import TIMEOUT, Served, explanation_in_flight
 
 WAIT = 120  # seconds: the loaded CI machine is slow; a working page answers far sooner
@@ -28,18 +28,33 @@ def server(tiny_weight):
 
 
 @pytest.fixture(scope='module')
+def title_server(tmp_path_factory, tokenizer):
+    """A title-only weight (mode 2) whose description says it never saw entertain, as the default's does."""
+    weight = make_weight(tmp_path_factory.mktemp('title') / 'titles.params', tokenizer, mode=2,
+                         untrained_topics=['entertain'])
+    s = Served(weight)
+    yield s
+    code, log = s.stop()
+    assert code == 0 and 'Traceback' not in log, log
+
+
+@pytest.fixture(scope='module')
 def classifier(tiny_weight, kobert_home):
     from kobert_news.api import Classifier
     return Classifier.load(tiny_weight, kobert_dir=kobert_home)
 
 
-@pytest.fixture
-def page(browser, server):
-    """The page, loaded from the app, in the browser."""
+def load(browser, server):
     browser.get(server.url('/'))
     wait(browser, lambda d: d.execute_script("return document.readyState === 'complete' && "
                                              "document.getElementById('target').options.length === 9"))
     return server
+
+
+@pytest.fixture
+def page(browser, server):
+    """The page, loaded from the app, in the browser."""
+    return load(browser, server)
 
 
 def wait(browser, condition, timeout=WAIT):
@@ -79,13 +94,13 @@ def test_the_app_serves_everything_the_page_uses(server):
     assert index.status_code == 200 and index.headers['content-type'].startswith('text/html')
     assert "default-src 'self'" in index.headers['content-security-policy']
     assets = re.findall(r'(?:src|href)="([^"]+)"', index.text)
-    assert sorted(assets) == ['data:,', 'web/app.js', 'web/style.css']
+    assert sorted(assets) == ['data:,', 'web/app.js', 'web/csv.js', 'web/style.css']
     kinds = {}
-    for asset in ('web/app.js', 'web/style.css'):
+    for asset in ('web/app.js', 'web/csv.js', 'web/style.css'):
         r = requests.get(server.url('/' + asset), timeout=TIMEOUT)
         assert r.status_code == 200, asset
         kinds[asset] = r.headers['content-type'].split(';')[0]
-    assert kinds == {'web/app.js': 'text/javascript', 'web/style.css': 'text/css'}
+    assert kinds == {'web/app.js': 'text/javascript', 'web/csv.js': 'text/javascript', 'web/style.css': 'text/css'}
     css = requests.get(server.url('/web/style.css'), timeout=TIMEOUT).text
     fonts = re.findall(r"url\('([^']+)'\)", css)
     assert fonts == ['fonts/NanumGothic.woff']
@@ -189,6 +204,7 @@ def test_csv_with_wrong_columns_shows_the_reason(browser, page, tmp_path):
     wait(browser, message)
     settled(browser)
     assert 'lacks' in message(browser) and '(422)' in message(browser)
+    assert 'title' in message(browser) and '--' not in message(browser)  # the page's terms, not main.py's flags
     assert not by_id(browser, 'csv-result').is_displayed()
 
 
@@ -210,3 +226,33 @@ def test_page_topics_are_the_projects():
         script = f.read()
     for topic, korean in TOPICS_KO.items():
         assert "%s: '%s'" % (topic, korean) in script
+
+
+def test_the_legend_names_no_topic_by_mistake(browser, page):
+    legend = browser.find_element('css selector', '#result .legend').get_attribute('textContent')
+    assert 'raised' in legend and 'lowered' in legend
+    assert not re.search(r'\b(%s)\b' % '|'.join(TOPICS_KO), legend), legend  # "lowered it" read as the topic it
+
+
+def test_a_weight_that_never_saw_a_topic_says_so_and_greys_it_out(browser, title_server):
+    """The weight never saw entertain: one line says it cannot predict it, its bar is greyed out;
+    it reads titles only: a filled body is said to be unread."""
+    load(browser, title_server)
+    wait(browser, lambda d: by_id(d, 'weight-note').is_displayed())  # from /info, before any article
+    line = 'This weight was never trained on 연예 (entertain): it cannot predict that topic.'
+    assert by_id(browser, 'weight-note').text == line
+    submit_article(browser, ARTICLE['title'], ARTICLE['body'])
+    wait(browser, lambda d: shown_words(d))
+    settled(browser)
+    assert message(browser) == ''
+    assert browser.find_element('tag name', 'body').text.count('cannot predict') == 1
+    bars = browser.execute_script("return Array.from(document.querySelectorAll('#bars .name')).map("
+                                  "n => [n.textContent, n.classList.contains('untrained'), getComputedStyle(n).color])")
+    assert len(bars) == 8
+    grey = [b for b in bars if b[1]]
+    assert [b[0] for b in grey] == ['연예 (entertain)']
+    assert all(color != grey[0][2] for _, greyed, color in bars if not greyed)
+    assert by_id(browser, 'read-note').text == 'The body was not read: this weight reads the title only.'
+    submit_article(browser, ARTICLE['title'], '')  # nothing unread: no note
+    wait(browser, lambda d: shown_words(d) and not by_id(d, 'read-note').is_displayed())
+    settled(browser)

@@ -1,4 +1,5 @@
-"""Classify Korean news articles in a CSV into 8 topics.
+"""Classify Korean news articles in a CSV by topic: the topics the weight was trained on (the
+default weight was never trained on entertain, and cannot predict it; a line says so).
 
     python main.py --data_path in.csv --save_path out.csv
     python main.py --data_path in.csv --top_k 3          # prints a line per article
@@ -8,12 +9,14 @@ with --top_k). Without --save_path it prints one 'Predicted news topic: <topic>'
 The CSV is read, classified and written --chunk_rows rows at a time, into a temporary file that
 replaces --save_path at the end.
 """
+import logging
 import sys
 
 from kobert_news.cli.common import commands, guard_outputs, parse
-from kobert_news.config import UserError, sample_csv
+from kobert_news.config import UserError, sample_csv, untrained_note
 from kobert_news.options import PredictConfig
 
+log = logging.getLogger('kobert_news.predict')
 SNIPPET = 40  # characters of the title printed beside each prediction
 CALIB_ROWS = 1024  # int8/bf16 calibrate on the input's first rows, whatever --chunk_rows is
 
@@ -43,6 +46,8 @@ def predict_csv(cfg, out=None):
             if pipeline is None:  # int8/bf16 are prepared on the first rows (or --calib_path)
                 pipeline = Pipeline.load(cfg, calib_frame=chunk.iloc[:CALIB_ROWS])
                 sink.pipeline = pipeline
+                if pipeline.predictor.untrained_topics:
+                    log.warning(untrained_note(pipeline.predictor.untrained_topics))
             frame, pred = pipeline.predict_frame(chunk, data, progress=False, first_record=done + 1)
             sink.write(frame)
             done += len(chunk)

@@ -37,6 +37,13 @@ class ServeArgs(Options):
                                              'at a time, a second meanwhile gets 503', low=1, high=10000)
     max_explain_steps: int = flag(200, help='most integration steps an /explain request may ask for (more: 422)',
                                   low=1, high=EXPLAIN_MAX_STEPS)
+    max_csv_rows: int = flag(10000, help='rows of one /predict/csv upload (more: 413)', low=1, high=10000000)
+    read_timeout_s: float = flag(30.0, help="seconds a client has to send a request's headers, and again its "
+                                            'body (slower: the connection is closed; a body gets 408)',
+                                 low=0.1, high=3600.0)
+    allowed_hosts: str = flag('', help='host names the server answers to, comma-separated, besides localhost, '
+                                       "IP addresses and this machine's name (other Host headers: 400, so that "
+                                       'a web page cannot reach the API by DNS rebinding); * answers any')
 
 
 @dataclass
@@ -56,7 +63,8 @@ def main(argv=None):
     service = Service(cfg.predict_config(), cfg.max_batch, cfg.max_wait_ms, cfg.max_queue)
     # Requests in progress: the queue, a batch running, and as many again being read or answered.
     limits = Limits(cfg.max_body_kb << 10, cfg.max_articles, max_requests=2 * cfg.max_queue + cfg.max_batch,
-                    max_explain_articles=cfg.max_explain_articles, max_explain_steps=cfg.max_explain_steps)
+                    max_explain_articles=cfg.max_explain_articles, max_explain_steps=cfg.max_explain_steps,
+                    max_csv_rows=cfg.max_csv_rows, read_timeout=cfg.read_timeout_s, allowed_hosts=cfg.allowed_hosts)
     serve(cfg, service, create_app(service, limits))
 
 

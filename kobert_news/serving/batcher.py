@@ -129,7 +129,6 @@ class Batcher:
     def _run(self, jobs):
         # A job whose client has gone was cancelled: it is dropped here, before its batch runs.
         live = [j for j in jobs if j.future.set_running_or_notify_cancel()]
-        self.stats['dropped'] += len(jobs) - len(live)
         if not live:
             return
         try:

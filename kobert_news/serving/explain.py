@@ -40,7 +40,6 @@ def add_explain(app):
                 got = await answer(request, service.submit_explain(article.model_dump(), body.target, body.steps))
                 if got is None:
                     return Response(status_code=GONE)
-                service.batcher.stats['answered'] += 1
                 found += got
         finally:
             app.state.explaining = False

@@ -44,6 +44,8 @@ class ModelInfo(BaseModel):
     mode: int
     max_len: int
     precision: str
+    untrained_topics: List[str] = Field(..., description='topics the weight never saw in training: it cannot '
+                                                         'predict them')
 
 
 class PredictResponse(BaseModel):

@@ -8,11 +8,11 @@ import threading
 import numpy as np
 
 from kobert_news.api import Classifier
-from kobert_news.config import sample_csv
+from kobert_news.config import sample_csv, untrained_note
 from kobert_news.serving.batcher import Batcher
 
 log = logging.getLogger('kobert_news.serve')
-STATS = ('accepted', 'answered', 'rejected', 'dropped', 'batches', 'items', 'errors')
+STATS = ('accepted', 'answered', 'failed', 'dropped', 'rejected', 'batches', 'items', 'errors')
 
 
 class Service:
@@ -25,8 +25,9 @@ class Service:
                          'batch_size': cfg.batch_size, 'top_k': cfg.top_k or 1}
         self.pipeline = None
         self.classifier = None  # the pipeline's Classifier: its explainer loads on the first explanation
-        self.model = None  # {weight, md5, mode, max_len, precision}: in every answer
+        self.model = None  # {weight, md5, mode, max_len, precision, untrained_topics}: in every answer
         self.info = None  # the model's whole description, for /info
+        self.window = None  # rows of a CSV run as one job: main.py's window
         self.ready = threading.Event()
         self.on_failure = None  # called in the worker thread when loading fails
 
@@ -57,7 +58,7 @@ class Service:
             raise
 
     def _load_pipeline(self):
-        from kobert_gluon.pipeline import Pipeline, resolve_weight
+        from kobert_gluon.pipeline import WINDOW, Pipeline, resolve_weight
         from kobert_gluon.weights import weight_md5
         from preprocess import read_csv
 
@@ -75,14 +76,18 @@ class Service:
         self.pipeline, self.classifier = pipeline, Classifier(pipeline)
         self._warm_up()
         self.model = {'weight': os.path.basename(cfg.gluon_weight_path), 'md5': weight_md5(cfg.gluon_weight_path),
-                      'mode': pipeline.processor.mode, 'max_len': predictor.max_len, 'precision': predictor.precision}
-        self.info = dict(self.model, weight_path=os.path.abspath(cfg.gluon_weight_path),
-                         config=predictor.meta.get('config'), topics=list(pipeline.topics),
-                         requested_precision=cfg.precision, calibration=calibration,
+                      'mode': pipeline.processor.mode, 'max_len': predictor.max_len, 'precision': predictor.precision,
+                      'untrained_topics': list(predictor.untrained_topics)}
+        # File names only: where the server's files lie is none of its clients' business.
+        self.info = dict(self.model, config=predictor.meta.get('config'), topics=list(pipeline.topics),
+                         requested_precision=cfg.precision, calibration=calibration and os.path.basename(calibration),
                          columns={'title': pipeline.processor.title, 'body': pipeline.processor.body})
+        self.window = WINDOW
         self.ready.set()
         log.info('ready: %s (md5 %s), mode %d, max_len %d, %s', self.model['weight'], self.model['md5'],
                  self.model['mode'], self.model['max_len'], self.model['precision'])
+        if predictor.untrained_topics:
+            log.warning(untrained_note(predictor.untrained_topics))
 
     def _warm_up(self):
         """Run the graph on texts of several lengths, then on a single one, so that the first
@@ -115,12 +120,13 @@ class Service:
         """A Future of _classify's results for the articles (raises QueueFull or Closed)."""
         return self.batcher.submit(articles)
 
-    def submit_frame(self, frame, source, top_k=None):
+    def submit_frame(self, frame, source, top_k=None, first_record=1):
         """A Future of (frame with main.py's output columns, Prediction): Pipeline.predict_frame, run
-        alone in the worker, so its batches, and its numbers, are main.py's."""
+        alone in the worker, so its batches, and its numbers, are main.py's (frame: rows of the
+        source from first_record on, a whole number of windows)."""
         from kobert_gluon.pipeline import Pipeline
         pipeline = Pipeline(self.pipeline.predictor, self.pipeline.processor, top_k or self.cfg.top_k)
-        return self.batcher.call(lambda: pipeline.predict_frame(frame, source))
+        return self.batcher.call(lambda: pipeline.predict_frame(frame, source, first_record=first_record))
 
     def submit_explain(self, article, target, steps):
         """A Future of Classifier.explain([article], target, steps), run alone in the worker."""

@@ -1,6 +1,10 @@
 """How a route hands work to the model thread and waits for it: ready(request) is the app's
 service once its model is loaded (else 503), and answer(request, future) awaits a Future from the
-service's worker (service.batcher.call(fn) or .submit(items)), or gives None if the client goes."""
+service's worker (service.batcher.call(fn) or .submit(items)), or gives None if the client goes.
+
+answer() keeps the counts of what became of each request the worker accepted: answered (its
+result came), failed (its work raised) or dropped (its client left, or the server gave up on it);
+so accepted = answered + failed + dropped once every one is over."""
 import asyncio
 
 from starlette.exceptions import HTTPException
@@ -22,17 +26,21 @@ def ready(request):
 
 
 async def answer(request, future):
-    """The future's result, or None when the client disconnects first: its request is then
-    cancelled, and the worker drops it before it runs."""
+    """The future's result (or its exception, raised), or None when the client disconnects first:
+    its request is then cancelled, and the worker drops it if it has not begun."""
     result = asyncio.wrap_future(future)
     gone = asyncio.ensure_future(_disconnect(request.receive))
+    outcome = 'dropped'
     try:
         await asyncio.wait((result, gone), return_when=asyncio.FIRST_COMPLETED)
+        if result.done() and not result.cancelled():
+            outcome = 'answered' if result.exception() is None else 'failed'
     finally:
         if not result.done():
             result.cancel()  # cancels the job too (asyncio passes it on)
         gone.cancel()
-    return None if result.cancelled() else result.result()
+        request.app.state.service.batcher.stats[outcome] += 1
+    return None if outcome == 'dropped' else result.result()
 
 
 async def _disconnect(receive):

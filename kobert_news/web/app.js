@@ -1,6 +1,6 @@
 // The page to try the classifier: POST /predict and /explain for a pasted article, POST /predict/csv
-// for an uploaded CSV. Plain JavaScript, no build step; every text from the user or the server goes
-// into the page as text (textContent), never as HTML.
+// for an uploaded CSV (its answer read by csv.js). Plain JavaScript, no build step; every text from
+// the user or the server goes into the page as text (textContent), never as HTML.
 'use strict';
 (function () {
   // Topic ids and their Korean names, as kobert_news.config.TOPICS_KO has them.
@@ -12,6 +12,8 @@
   const UNREAD_SHOWN = 60;      // words past max_len shown (greyed) before they are only counted
   const CSV_ROWS_SHOWN = 500;   // rows of a CSV's predictions shown in the table
   const TIMEOUT_MS = 300000;    // an answer later than this is given up on, with a message
+
+  let untrained = [];            // topics the weight never saw in training: it cannot predict them
 
   const $ = (id) => document.getElementById(id);
   const el = (tag, cls, text) => {
@@ -67,16 +69,32 @@
     method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(payload),
   });
 
+  const READS = { 1: 'the body only', 2: 'the title only' };  // what a weight of mode 1 or 2 reads
+  const note = (id, text) => { $(id).textContent = text; $(id).hidden = !text; };
+
+  // The topics the weight never saw in training (each answer's "model", and /info): said in one line.
+  function noteWeight(model) {
+    untrained = (model && model.untrained_topics) || [];
+    note('weight-note', untrained.length ? 'This weight was never trained on ' + untrained.map(topicName).join(', ')
+      + ': it cannot predict ' + (untrained.length > 1 ? 'those topics.' : 'that topic.') : '');
+  }
+
+  function noteUnread(article, model) {
+    const unread = { 1: article.title && 'title', 2: article.body && 'body' }[model && model.mode];
+    note('read-note', unread ? 'The ' + unread + ' was not read: this weight reads ' + READS[model.mode] + '.' : '');
+  }
+
   // The first per-article result of /predict ("predictions") or /explain ("explanations"); no text
-  // for the weight's mode (1 reads the body only, 2 the title only) is an error here.
+  // for the weight's mode is an error here.
   function firstOf(reply, key) {
     const body = reply.body;
     if (!body || !Array.isArray(body[key]) || !body[key].length) {
       throw new ApiError('The server sent a reply this page does not understand.');
     }
+    noteWeight(body.model);
     const result = body[key][0];
     if (result.topic === null) {
-      const reads = { 1: 'the body only', 2: 'the title only' }[body.model && body.model.mode];
+      const reads = READS[body.model && body.model.mode];
       throw new ApiError('Nothing to classify: ' + result.reason + (reads ? ' (this weight reads ' + reads + ').' : '.'));
     }
     return result;
@@ -91,12 +109,15 @@
     const pairs = (result.probabilities ? Object.entries(result.probabilities)
       : result.top_k.map((t) => [t.topic, t.probability])).sort((a, b) => b[1] - a[1]);
     for (const [topic, p] of pairs) {
-      const best = topic === result.topic ? ' best' : '';
-      const track = el('span', 'track');
+      const grey = untrained.includes(topic) ? ' untrained' : '';  // the weight never saw it: greyed out
+      const kind = (topic === result.topic ? ' best' : '') + grey;
+      const track = el('span', 'track' + grey);
       const fill = el('span', 'fill');
       fill.style.width = (100 * Math.min(Math.max(p, 0), 1)).toFixed(1) + '%';
       track.appendChild(fill);
-      bars.append(el('span', 'name' + best, topicName(topic)), track, el('span', 'num' + best, p.toFixed(3)));
+      const cells = [el('span', 'name' + kind, topicName(topic)), track, el('span', 'num' + kind, p.toFixed(3))];
+      if (grey) cells.forEach((c) => { c.title = 'never trained on: cannot be predicted'; });
+      bars.append(...cells);
     }
     $('result-topic').textContent = topicName(result.topic) + ' ' + result.probability.toFixed(3);
   }
@@ -110,9 +131,7 @@
   function drawWords(result) {
     const box = $('words');
     box.replaceChildren();
-    const words = result.words;
-    const attributions = result.attributions;
-    const read = result.words_read;
+    const { words, attributions, words_read: read } = result;
     const scale = attributions.slice(0, read).reduce((m, a) => Math.max(m, Math.abs(a)), 0);
     const parts = [];
     words.slice(0, read).forEach((word, i) => {
@@ -155,7 +174,9 @@
     }
     payload.steps = steps;
     setStatus('Explaining: finding the words behind the topic...');
-    const result = firstOf(await postJson('/explain', payload), 'explanations');
+    const reply = await postJson('/explain', payload);
+    const result = firstOf(reply, 'explanations');
+    noteUnread(article, reply.body.model);
     drawBars(result);
     drawWords(result);
   }
@@ -173,7 +194,9 @@
     $('result').hidden = true;
     try {
       setStatus('Classifying...');
-      const predicted = firstOf(await postJson('/predict', { articles: [article], top_k: 8 }), 'predictions');
+      const reply = await postJson('/predict', { articles: [article], top_k: 8 });
+      const predicted = firstOf(reply, 'predictions');
+      noteUnread(article, reply.body.model);
       $('words').replaceChildren();
       $('words-note').textContent = '';
       drawBars(predicted);
@@ -190,31 +213,6 @@
 
   // ------------------------------------------------------------------ the CSV form
 
-  // RFC 4180 CSV (quoted fields, doubled quotes, line breaks inside quotes) -> array of row objects.
-  function parseCsv(text) {
-    const rows = [];
-    let row = [];
-    let field = '';
-    let quoted = false;
-    text = text.replace(/^\ufeff/, '');
-    for (let i = 0; i < text.length; i++) {
-      const c = text[i];
-      if (quoted) {
-        if (c === '"' && text[i + 1] === '"') { field += '"'; i++; } else if (c === '"') quoted = false;
-        else field += c;
-      } else if (c === '"') quoted = true;
-      else if (c === ',') { row.push(field); field = ''; }
-      else if (c === '\n' || c === '\r') {
-        if (c === '\r' && text[i + 1] === '\n') i++;
-        row.push(field); rows.push(row); row = []; field = '';
-      } else field += c;
-    }
-    if (field || row.length) { row.push(field); rows.push(row); }
-    const header = rows.shift() || [];
-    return rows.filter((r) => r.length > 1 || r[0])
-      .map((r) => Object.fromEntries(header.map((h, j) => [h, r[j] || ''])));
-  }
-
   function drawCsv(rows) {
     const tbody = $('csv-table').querySelector('tbody');
     tbody.replaceChildren();
@@ -228,10 +226,7 @@
         el('td', '', topic ? topicName(topic) : '(no text)'), el('td', 'num', Number.isNaN(p) ? '' : p.toFixed(3)));
       const cell = el('td');
       if (topic && (article.title || article.body)) {
-        const why = el('button', 'small', 'Why?');
-        why.type = 'button';
-        why.addEventListener('click', () => onRow(article));
-        cell.appendChild(why);
+        cell.appendChild(Object.assign(el('button', 'small', 'Why?'), { type: 'button', onclick: () => onRow(article) }));
       }
       tr.appendChild(cell);
       tbody.appendChild(tr);
@@ -270,7 +265,7 @@
     $('result').hidden = true;
     try {
       setStatus('Classifying ' + file.name + '...');
-      const rows = parseCsv((await call('/predict/csv', { method: 'POST', body: form })).text);
+      const rows = window.parseCsv((await call('/predict/csv', { method: 'POST', body: form })).text);
       if (!rows.length) throw new ApiError('The server sent no rows back.');
       drawCsv(rows);
     } catch (e) {
@@ -283,14 +278,11 @@
   }
 
   function init() {
-    const select = $('target');
-    for (const topic of Object.keys(TOPICS_KO)) {
-      const option = el('option', '', topicName(topic));
-      option.value = topic;
-      select.appendChild(option);
-    }
+    $('target').append(...Object.keys(TOPICS_KO).map((t) => Object.assign(el('option', '', topicName(t)), { value: t })));
     $('article-form').addEventListener('submit', onArticle);
     $('csv-form').addEventListener('submit', onCsv);
+    // Said at once when the model is ready; else with the first answer.
+    call('/info').then((reply) => noteWeight(reply.body), () => {});
     window.addEventListener('unhandledrejection', (e) => showMessage('Something went wrong on this page: '
       + (e.reason && e.reason.message ? e.reason.message : e.reason)));
   }
