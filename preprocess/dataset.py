@@ -42,14 +42,14 @@ def read_labelled(path, cfg, base_mode=3, topics=TOPICS):
     """The rows of path with text for cfg.mode, their labels; rows without text are left out, with a warning."""
     proc = NewsProcessor.from_args(cfg, cfg.mode, topics, base_mode)
     df = read_csv(path, cfg.encoding)
-    labels = proc.labels(df, path)
     texts = proc.texts(df, path)
     keep = np.flatnonzero([bool(t) for t in texts])
+    labels = proc.labels(df, path, keep)  # a row without text (a blank line) needs no topic
     if not len(keep):
         raise UserError('no row of %s has text for mode %d' % (path, cfg.mode))
     if len(keep) < len(texts):
         warn_no_text(np.setdiff1d(np.arange(len(texts)), keep) + 1, path, 'left out')
-    return Labelled(df, texts, labels, np.arange(len(df)) + 1, path).subset(keep)
+    return Labelled(df.iloc[keep].reset_index(drop=True), [texts[i] for i in keep], labels, keep + 1, path)
 
 
 def warn_no_text(records, source, what):
