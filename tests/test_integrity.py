@@ -139,3 +139,29 @@ def test_caches_can_be_listed_and_cleared(tmp_path, call):
     r = call('cache', 'clear', '--root', root)
     assert r.returncode == 0 and 'removed 1 entries' in r.stdout
     assert os.listdir(str(root / 'embeddings')) == [] and (root / 'keep.txt').exists()
+
+
+@pytest.mark.parametrize('how', ['rewritten in place', 'renamed over'])
+def test_a_replaced_weight_gets_its_own_md5_even_with_its_time_restored(tmp_path, tokenizer, monkeypatch, how):
+    """The md5 remembered for a weight is never that of a file it replaced: a same-size file copied
+    in place or renamed over it, its modification time set back, is hashed again."""
+    import shutil
+    from kobert_gluon.files import md5sum
+    from kobert_gluon.weights import weight_md5
+    from tests.conftest import make_weight
+    monkeypatch.setenv('XDG_CACHE_HOME', str(tmp_path / 'xdg'))
+    weight = make_weight(tmp_path / 'w.params', tokenizer, seed=0)
+    other = make_weight(tmp_path / 'other.params', tokenizer, seed=1)
+    assert os.path.getsize(weight) == os.path.getsize(other) > 1 << 20 and md5sum(weight) != md5sum(other)
+    old = os.stat(weight)
+    time.sleep(2.5)  # a weight is remembered only once its last change is older than the clock's grain
+    assert weight_md5(weight) == md5sum(weight)
+    assert os.path.isfile(str(tmp_path / 'xdg' / 'kobert-news' / 'md5.json'))  # remembered
+    if how == 'renamed over':
+        shutil.copyfile(other, str(tmp_path / 'new.params'))
+        os.replace(str(tmp_path / 'new.params'), weight)
+    else:
+        shutil.copyfile(other, weight)
+    os.utime(weight, ns=(old.st_atime_ns, old.st_mtime_ns))
+    assert os.stat(weight).st_mtime_ns == old.st_mtime_ns and os.path.getsize(weight) == old.st_size
+    assert weight_md5(weight) == md5sum(other)
