@@ -48,7 +48,9 @@ def _problem(folder, key):
 
 def store(cache_dir, key, write, info=None):
     """Build an entry: write(folder) fills a temporary folder, the manifest is added, then the folder
-    is renamed into place (whole or not at all). Returns the entry's folder."""
+    is renamed into place (whole or not at all). Returns the entry's folder: where another process
+    stored a sound entry for key meanwhile, that one (a sound entry is never replaced, so whoever
+    reads one is never left without its files)."""
     os.makedirs(cache_dir, exist_ok=True)
     clean_stale(cache_dir)
     tmp = tempfile.mkdtemp(dir=cache_dir, prefix='tmp-')
@@ -59,8 +61,11 @@ def store(cache_dir, key, write, info=None):
         with open(os.path.join(tmp, MANIFEST), 'w', encoding='utf-8') as f:
             json.dump({'key': key, 'files': files, 'info': info or {}, 'created': time.time()}, f, indent=1)
         folder = os.path.join(cache_dir, key)
-        shutil.rmtree(folder, ignore_errors=True)
-        os.replace(tmp, folder)
+        try:
+            os.rename(tmp, folder)  # fails where a folder with files is there
+        except OSError:
+            if lookup(cache_dir, key) is None:  # none, or a damaged one, now removed
+                os.rename(tmp, folder)
         return folder
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

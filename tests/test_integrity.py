@@ -165,3 +165,54 @@ def test_a_replaced_weight_gets_its_own_md5_even_with_its_time_restored(tmp_path
     os.utime(weight, ns=(old.st_atime_ns, old.st_mtime_ns))
     assert os.stat(weight).st_mtime_ns == old.st_mtime_ns and os.path.getsize(weight) == old.st_size
     assert weight_md5(weight) == md5sum(other)
+
+
+def _int8_supported():
+    from kobert_gluon import precision
+    return precision.supported('int8')
+
+
+@pytest.mark.parametrize('where', ['a file as --cache_dir', 'a file as its int8 folder', 'a full disk'])
+def test_int8_without_a_writable_cache_quantizes_for_the_run(tmp_path, data, tiny_weight, where):
+    """The int8 cache cannot be written: the model is quantized for this run only, with one warning
+    naming --cache_dir, and the answers are those of a run with a cache."""
+    if not _int8_supported():
+        pytest.skip('this CPU lacks int8 instructions')
+    flags = ['--gluon_weight_path', tiny_weight, '--data_path', data, '--precision', 'int8']
+    r = _limited_run(flags + ['--cache_dir', tmp_path / 'cache', '--save_path', tmp_path / 'expected.csv'], 1 << 40)
+    assert r.returncode == 0 and 'warning' not in r.stderr, r.stderr
+    cache = tmp_path / 'blocked'
+    if where == 'a file as --cache_dir':
+        cache.write_text('not a folder')
+    elif where == 'a file as its int8 folder':
+        cache.mkdir()
+        (cache / 'int8').write_text('not a folder')
+    # A full disk, as the writer sees it: the tiny model's int8 params (4 MB) do not fit, the output does.
+    r = _limited_run(flags + ['--cache_dir', cache, '--save_path', tmp_path / 'got.csv'],
+                     1 << 20 if where == 'a full disk' else 1 << 40)
+    assert r.returncode == 0 and 'Traceback' not in r.stderr, r.stderr
+    warnings = [l for l in r.stderr.splitlines() if l.startswith('warning:')]
+    assert len(warnings) == 1 and '--cache_dir' in warnings[0] and 'tmp-' not in warnings[0], r.stderr
+    assert (tmp_path / 'got.csv').read_bytes() == (tmp_path / 'expected.csv').read_bytes()
+    if where == 'a full disk':
+        assert os.listdir(str(cache / 'int8')) == []  # nothing half-written left
+
+
+def test_a_cache_entry_stored_meanwhile_by_another_writer_is_kept(tmp_path):
+    """Two writers fill one entry at once: the second finds the first's sound entry and keeps it
+    (replacing it would take its files from under the first while it loads them)."""
+    import numpy as np
+    from kobert_gluon import cache
+    root, seen = str(tmp_path / 'c'), {}
+
+    def first(folder):
+        np.save(os.path.join(folder, 'v.npy'), np.ones(3))
+
+    def second(folder):
+        np.save(os.path.join(folder, 'v.npy'), np.zeros(3))
+        seen['first'] = cache.store(root, 'k', first)  # the other writer finishes first
+        seen['inode'] = os.stat(os.path.join(seen['first'], 'v.npy')).st_ino
+    got = cache.store(root, 'k', second)
+    assert got == seen['first'] and cache.lookup(root, 'k') == got
+    assert os.stat(os.path.join(got, 'v.npy')).st_ino == seen['inode']
+    assert np.load(os.path.join(got, 'v.npy')).tolist() == [1, 1, 1] and os.listdir(root) == ['k']
