@@ -216,3 +216,33 @@ def test_a_cache_entry_stored_meanwhile_by_another_writer_is_kept(tmp_path):
     assert got == seen['first'] and cache.lookup(root, 'k') == got
     assert os.stat(os.path.join(got, 'v.npy')).st_ino == seen['inode']
     assert np.load(os.path.join(got, 'v.npy')).tolist() == [1, 1, 1] and os.listdir(root) == ['k']
+
+
+def test_cache_clear_removes_only_the_projects_entries(tmp_path, call):
+    """Folders under the cache's kinds that the project did not write (no manifest of theirs, a
+    link, a plain file) are kept by clear, and named."""
+    import numpy as np
+    from kobert_gluon import cache
+    root = tmp_path / 'cache'
+    ours = [cache.store(str(root / kind), 'k-' + kind, lambda d: np.save(os.path.join(d, 'v.npy'), np.zeros(3)))
+            for kind in ('int8', 'embeddings')]
+    (root / 'int8' / 'photos').mkdir()
+    (root / 'int8' / 'photos' / 'cat.jpg').write_bytes(b'\xff\xd8 a photo')
+    (root / 'embeddings' / 'notes.txt').write_text('mine')
+    impostor = root / 'embeddings' / 'other'
+    impostor.mkdir()
+    (impostor / 'manifest.json').write_text('{"key": "not-other", "files": {}}')
+    elsewhere = tmp_path / 'elsewhere'
+    cache.store(str(elsewhere), 'linked', lambda d: np.save(os.path.join(d, 'v.npy'), np.zeros(3)))
+    os.symlink(str(elsewhere / 'linked'), str(root / 'int8' / 'linked'))
+    r = call('cache', 'list', '--root', root)
+    assert r.returncode == 0 and '2 entries' in r.stdout, r.stdout
+    assert 'not made by kobert-news' in r.stdout and 'int8/photos' in r.stdout
+    r = call('cache', 'clear', '--root', root)
+    assert r.returncode == 0 and 'removed 2 entries' in r.stdout, r.stdout
+    assert not any(os.path.exists(p) for p in ours)
+    assert 'kept 4 not made by kobert-news: embeddings/notes.txt, embeddings/other, int8/linked, int8/photos' \
+        in r.stdout, r.stdout
+    assert (root / 'int8' / 'photos' / 'cat.jpg').exists() and (root / 'embeddings' / 'notes.txt').exists()
+    assert (impostor / 'manifest.json').exists() and os.path.islink(str(root / 'int8' / 'linked'))
+    assert cache.lookup(str(elsewhere), 'linked') is not None
