@@ -37,6 +37,15 @@ class Labelled:
             h.update(('%d\t%s\n' % (label, text)).encode('utf-8'))
         return h.hexdigest()
 
+    def describe(self):
+        """What a weight's description records of its training data: evaluate.py recognises it."""
+        return {'rows': len(self), 'sha1': self.fingerprint()}
+
+    def is_described_by(self, recorded):
+        """Whether this is the data a weight's recorded training_data (describe()) describes."""
+        return isinstance(recorded, dict) and recorded.get('sha1') == self.fingerprint() and \
+            recorded.get('rows') == len(self)
+
 
 def read_labelled(path, cfg, base_mode=3, topics=TOPICS):
     """The rows of path with text for cfg.mode, their labels; rows without text are left out, with a warning."""
