@@ -441,10 +441,9 @@ def title_weight(tmp_path_factory, tokenizer):
 
 @pytest.fixture(scope='module')
 def title_server(title_weight):
-    s = Served(title_weight)
-    yield s
-    code, log = s.stop()
-    assert code == 0 and 'Traceback' not in log, log
+    from tests.served import serving
+    with serving(title_weight) as s:
+        yield s
 
 
 def test_csv_blank_lines_are_kept_as_main_py_keeps_them(title_server, title_weight, tmp_path, call):
