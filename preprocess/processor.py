@@ -186,12 +186,17 @@ def _gives_token(ch):
     return not (ch.isspace() or ch == '\u2581' or unicodedata.category(ch) == 'Mn')
 
 
+def tokenizer_drops(ch):
+    """Whether gluonnlp's BERTBasicTokenizer deletes a character: NUL, U+FFFD and Cc/Cf characters
+    but tab, LF and CR (whitespace to it)."""
+    return ch in '\x00\ufffd' or (ch not in '\t\n\r' and unicodedata.category(ch) in ('Cc', 'Cf'))
+
+
 @functools.lru_cache(maxsize=None)
 def _dropped():
-    """What gluonnlp's BERTBasicTokenizer deletes: NUL, U+FFFD and Cc/Cf characters but tab, LF and
-    CR (whitespace to it). Format characters live in planes 0, 1 and 14 only."""
+    """A pattern of every character tokenizer_drops (format characters live in planes 0, 1 and 14 only)."""
     dropped = [cp for plane in (0, 1, 14) for cp in range(plane << 16, min((plane + 1) << 16, sys.maxunicode + 1))
-               if cp in (0, 0xFFFD) or (chr(cp) not in '\t\n\r' and unicodedata.category(chr(cp)) in ('Cc', 'Cf'))]
+               if tokenizer_drops(chr(cp))]
     spans = []
     for cp in dropped:
         if spans and spans[-1][1] == cp - 1:
