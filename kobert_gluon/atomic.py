@@ -1,12 +1,15 @@
 """Outputs appear whole or not at all: written to a temporary file beside them, then renamed.
 An existing output keeps its permissions; a read-only one is refused, not replaced."""
 import contextlib
+import logging
 import os
 import shutil
 import stat
 import tempfile
 
 from kobert_news.config import UserError
+
+log = logging.getLogger('kobert_news.atomic')
 
 
 def check_writable(path):
@@ -53,31 +56,48 @@ def _umask():
 
 
 @contextlib.contextmanager
-def atomic_dir(path, overwrite=False, is_ours=lambda folder: False):
+def atomic_dir(path, overwrite=False, is_ours=lambda folder: False, own=()):
     """Yield a fresh folder beside path, renamed to path when the block succeeds and removed
     otherwise: an output folder appears whole or not at all. An existing path is refused, or with
-    overwrite replaced once the new one is complete, but only if is_ours(path) recognises it (a
-    folder of the user's is never removed)."""
-    path = os.path.abspath(path)
+    overwrite updated once the new files are complete, but only if is_ours(path) recognises it (a
+    folder of the user's is never touched): each file written replaces its namesake, the names in
+    `own` that were not written this time are removed, and everything else in it (a README.md, a
+    .git/ folder) is kept. A link to a folder stays a link: the folder it points to is written."""
+    path = os.path.realpath(path)
     if os.path.exists(path):
         if not overwrite:
             raise UserError('%s already exists: choose another output folder, or pass --overwrite' % path)
         if not (os.path.isdir(path) and is_ours(path)):
             raise UserError('%s exists and is not an output of this command: not replaced, choose another '
                             'output folder' % path)
+        taken = [n for n in own if os.path.isdir(os.path.join(path, n))]
+        if taken:
+            raise UserError('%s is a folder in %s, where this command writes a file: not replaced'
+                            % (taken[0], path))
     parent = os.path.dirname(path)
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(dir=parent, prefix='.' + os.path.basename(path) + '.')
     try:
         yield tmp
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700
-        old = None
-        if os.path.exists(path):
-            old = tmp + '.old'
-            os.rename(path, old)
-        os.rename(tmp, path)
-        if old:
-            shutil.rmtree(old, ignore_errors=True)
+        if os.path.isdir(path):
+            _update(path, tmp, own)
+        else:
+            os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700
+            os.rename(tmp, path)
     finally:
         if os.path.exists(tmp):
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _update(path, tmp, own):
+    """Move tmp's files into the folder path, each replacing its namesake whole; remove the names in
+    own that tmp lacks; say what else path holds (kept)."""
+    written = sorted(os.listdir(tmp), key=lambda n: n == 'config.json')  # a description last
+    for name in written:
+        os.replace(os.path.join(tmp, name), os.path.join(path, name))
+    for name in set(own) - set(written):
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(os.path.join(path, name))
+    kept = sorted(set(os.listdir(path)) - set(written))
+    if kept:
+        log.info('kept in %s what this command did not write: %s', path, ', '.join(kept))

@@ -48,7 +48,9 @@ def _problem(folder, key):
 
 def store(cache_dir, key, write, info=None):
     """Build an entry: write(folder) fills a temporary folder, the manifest is added, then the folder
-    is renamed into place (whole or not at all). Returns the entry's folder."""
+    is renamed into place (whole or not at all). Returns the entry's folder: where another process
+    stored a sound entry for key meanwhile, that one (a sound entry is never replaced, so whoever
+    reads one is never left without its files)."""
     os.makedirs(cache_dir, exist_ok=True)
     clean_stale(cache_dir)
     tmp = tempfile.mkdtemp(dir=cache_dir, prefix='tmp-')
@@ -59,8 +61,11 @@ def store(cache_dir, key, write, info=None):
         with open(os.path.join(tmp, MANIFEST), 'w', encoding='utf-8') as f:
             json.dump({'key': key, 'files': files, 'info': info or {}, 'created': time.time()}, f, indent=1)
         folder = os.path.join(cache_dir, key)
-        shutil.rmtree(folder, ignore_errors=True)
-        os.replace(tmp, folder)
+        try:
+            os.rename(tmp, folder)  # fails where a folder with files is there
+        except OSError:
+            if lookup(cache_dir, key) is None:  # none, or a damaged one, now removed
+                os.rename(tmp, folder)
         return folder
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -85,14 +90,29 @@ def clean_stale(cache_dir, age=STALE_SECONDS):
                     pass
 
 
-def entries(cache_root):
-    """(kind, folder, size in bytes) of every entry under the cache root, for --list_cache."""
-    out = []
-    for kind in sorted(os.listdir(cache_root)) if os.path.isdir(cache_root) else []:
+def entries(cache_root, kinds):
+    """(entries, others) under cache_root/<kind> for each kind: entries are (kind, folder, size in
+    bytes) of the folders this project wrote (a manifest naming the folder's key, the folder itself
+    and not a link to one); others, the paths of everything else there, which is not the
+    project's to remove."""
+    found, others = [], []
+    for kind in sorted(kinds):
         base = os.path.join(cache_root, kind)
         for name in sorted(os.listdir(base)) if os.path.isdir(base) else []:
             folder = os.path.join(base, name)
-            if os.path.isdir(folder):
-                size = sum(os.path.getsize(os.path.join(folder, n)) for n in os.listdir(folder))
-                out.append((kind, folder, size))
-    return out
+            if _is_entry(folder, name):
+                found.append((kind, folder, sum(os.path.getsize(os.path.join(folder, n)) for n in os.listdir(folder))))
+            else:
+                others.append(folder)
+    return found, others
+
+
+def _is_entry(folder, key):
+    if os.path.islink(folder) or not os.path.isdir(folder):
+        return False
+    try:
+        with open(os.path.join(folder, MANIFEST), encoding='utf-8') as f:
+            manifest = json.load(f)
+        return manifest.get('key') == key and isinstance(manifest.get('files'), dict)
+    except (OSError, ValueError, AttributeError, RecursionError):
+        return False

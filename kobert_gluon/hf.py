@@ -36,6 +36,9 @@ CELL = [('attention_cell.proj_query', 'attention.self.query'),
         ('ffn.layer_norm', 'output.LayerNorm')]
 HEAD = [('classifier.1.weight', 'classifier.weight'), ('classifier.1.bias', 'classifier.bias')]
 CLUSTERS_FILE = 'clusters.safetensors'  # modes 4 and 5: centroids (and mode 5's cluster_embed)
+# Every file an export may write (--to hf or onnx): --overwrite replaces or removes these, nothing else.
+EXPORT_FILES = ('config.json', 'model.safetensors', CLUSTERS_FILE, 'tokenizer.json', 'tokenizer_config.json',
+                'special_tokens_map.json', 'model.onnx', 'model_int8.onnx')
 
 
 def body_names(num_layers):
@@ -88,7 +91,7 @@ def export(weight_path, output_dir, kobert_dir=None, max_len=None, overwrite=Fal
                   classifier_dropout=meta.get('dropout', 0.1), problem_type='single_label_classification',
                   id2label={str(i): t for i, t in enumerate(topics)}, label2id={t: i for i, t in enumerate(topics)},
                   dtype='float32', kobert_news=_project_keys(weight_path, meta, max_len))
-    with atomic_dir(output_dir, overwrite, is_ours=is_export) as tmp:
+    with atomic_dir(output_dir, overwrite, is_ours=is_export, own=EXPORT_FILES) as tmp:
         save_file({k: np.ascontiguousarray(v, dtype=np.float32) for k, v in state.items()},
                   os.path.join(tmp, 'model.safetensors'), metadata={'format': 'pt'})
         if meta['mode'] in (4, 5):

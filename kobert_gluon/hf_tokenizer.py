@@ -36,6 +36,8 @@ import unicodedata
 from tokenizers import Regex, Tokenizer
 from tokenizers import decoders, models, normalizers, pre_tokenizers, processors
 
+from preprocess.processor import tokenizer_drops
+
 # gluonnlp's _is_chinese_char ranges (tokenizers' BertNormalizer has 0x2B920 for 0x2B820).
 CJK_RANGES = ((0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0x20000, 0x2A6DF), (0x2A700, 0x2B73F),
               (0x2B740, 0x2B81F), (0x2B820, 0x2CEAF), (0xF900, 0xFAFF), (0x2F800, 0x2FA1F))
@@ -46,8 +48,7 @@ def _category(ch):
     return unicodedata.category(ch)
 
 
-def _is_control(ch):
-    return ch in '\x00\ufffd' or (ch not in '\t\n\r' and _category(ch) in ('Cc', 'Cf'))
+_is_control = tokenizer_drops  # the characters the project's text building drops too
 
 
 def _is_whitespace(ch):

@@ -3,17 +3,18 @@ from there alone.
 
 A cached model is a symbol file and a params file; loading it builds no fp32 graph and reads no
 fp32 weight (a kobert int8 process then holds about 110 MB of parameters instead of the fp32
-net's 370 MB on top). Quantizing builds the fp32 net, calibrates on sample batches, writes the
-files and lets the fp32 net go; the model in use is then loaded from the written files, as a
-cache hit would load it, so no fp32 buffer outlives the quantization.
+net's 370 MB on top). Quantizing builds the fp32 net, calibrates on sample batches in memory and
+lets the fp32 net go; the files are written and the model in use is loaded from them, as a cache
+hit would load it, so no fp32 buffer outlives the quantization. Where the cache cannot be
+written, the model is built from memory for this run only.
 """
 import ctypes
+import errno
 import gc
 import hashlib
 import logging
 import os
 import shutil
-import tempfile
 import warnings
 
 import mxnet as mx
@@ -49,22 +50,28 @@ def key(weight_md5, max_len, sample):
 
 
 def load(folder, n_inputs, ctx=mx.cpu()):
-    """The quantized SymbolBlock in folder, for inference only: no gradient buffers (SymbolBlock.imports
-    makes a zeroed one per parameter, another 110 MB for kobert), each parameter's loaded array let
-    go as soon as it is copied in (never two copies of the model at once), and activations allocated
-    per call: static allocation keeps every layer's at once, 1.3 GB for kobert at 32 x 128 tokens."""
+    """The quantized SymbolBlock in folder (SYMBOL and PARAMS), for inference only (see block)."""
     return_freed_memory()
+    arrays = mx.nd.load(os.path.join(folder, PARAMS))
+    return block(mx.sym.load(os.path.join(folder, SYMBOL)), arrays, n_inputs, ctx)
+
+
+def block(sym, arrays, n_inputs, ctx=mx.cpu()):
+    """The SymbolBlock of a quantized symbol and its {'arg:name' or 'aux:name': array} (emptied
+    here), for inference only: no gradient buffers (SymbolBlock.imports makes a zeroed one per
+    parameter, another 110 MB for kobert), each array let go as soon as it is copied in (never two
+    copies of the model at once), and activations allocated per call: static allocation keeps
+    every layer's at once, 1.3 GB for kobert at 32 x 128 tokens."""
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', UserWarning)  # "Cannot decide type for ... data0"
-        net = mx.gluon.SymbolBlock(mx.sym.load(os.path.join(folder, SYMBOL)),
-                                   [mx.sym.var('data%d' % i) for i in range(n_inputs)])
+        net = mx.gluon.SymbolBlock(sym, [mx.sym.var('data%d' % i) for i in range(n_inputs)])
     params = net.collect_params()
     params.setattr('grad_req', 'null')
-    arrays = {k.split(':', 1)[-1]: v for k, v in mx.nd.load(os.path.join(folder, PARAMS)).items()}
-    if set(arrays) != set(params.keys()):
+    names = {k.split(':', 1)[-1]: k for k in arrays}
+    if set(names) != set(params.keys()):
         raise ValueError('the params file does not match the symbol')
     for name, param in params.items():
-        param._load_init(arrays.pop(name), [ctx], cast_dtype=True, dtype_source='saved')
+        param._load_init(arrays.pop(names[name]), [ctx], cast_dtype=True, dtype_source='saved')
     net.hybridize(static_alloc=False)
     return net
 
@@ -72,7 +79,8 @@ def load(folder, n_inputs, ctx=mx.cpu()):
 def cached(key_, cache_dir, build_fp32, batches):
     """The int8 model stored under key_, or one quantized now (build_fp32() gives the fused fp32 net,
     calibrated on batches) and stored first. An entry that fails its manifest check
-    (kobert_gluon.cache) or does not load is rebuilt."""
+    (kobert_gluon.cache) or does not load is rebuilt. Where the cache cannot be written (a file in
+    its place, no permission, a full disk) the model is quantized for this run only, with a warning."""
     n_inputs = len(batches[0])
     folder = cache.lookup(cache_dir, key_)
     if folder is not None:
@@ -84,26 +92,38 @@ def cached(key_, cache_dir, build_fp32, batches):
             log.warning('cache entry %s does not load (%s): rebuilding it', folder, type(e).__name__)
             shutil.rmtree(folder, ignore_errors=True)
     log.info('quantizing to int8 (seconds for small models, 15-20 s for kobert on 2 cores; cached afterwards)')
-    folder = cache.store(cache_dir, key_, lambda tmp: quantize(build_fp32, batches, tmp), {'kind': 'int8'})
+    model = quantize(build_fp32, batches)
+    try:
+        folder = cache.store(cache_dir, key_, lambda tmp: save(model, tmp), {'kind': 'int8'})
+    except OSError as e:
+        log.warning('cannot keep the int8 model in %s (%s): quantized for this run only, and again on the '
+                    'next; give --cache_dir a folder that can be written', cache_dir,
+                    e.strerror or type(e).__name__)
+        return block(*model, n_inputs)
+    del model  # loaded again from the files, as a cache hit loads it
     release_memory()
     return load(folder, n_inputs)
 
 
 def uncached(build_fp32, batches):
     """An int8 model quantized now and kept nowhere (a net without a weight file)."""
-    tmp = tempfile.mkdtemp(prefix='kobert-int8-')
+    return block(*quantize(build_fp32, batches), len(batches[0]))
+
+
+def save(model, folder):
+    """Write a quantized (symbol, arrays) to folder as SYMBOL and PARAMS."""
+    sym, arrays = model
+    sym.save(os.path.join(folder, SYMBOL))
     try:
-        quantize(build_fp32, batches, tmp)
-        release_memory()
-        return load(tmp, len(batches[0]))  # the params are in memory once loaded
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        mx.nd.save(os.path.join(folder, PARAMS), arrays)
+    except mx.base.MXNetError:  # what a full disk gives MXNet's writer
+        raise OSError(errno.EIO, 'the params file could not be written in full', os.path.join(folder, PARAMS))
 
 
-def quantize(build_fp32, batches, folder):
-    """Write the int8 model of build_fp32()'s net, calibrated on batches (lists of its inputs), to
-    folder as SYMBOL and PARAMS. The fp32 net lives only inside this call. A progress bar (or a log
-    line every 30 s) counts the steps: 15-20 s for kobert on 2 cores."""
+def quantize(build_fp32, batches):
+    """The int8 model of build_fp32()'s net, calibrated on batches (lists of its inputs): its symbol
+    and {'arg:name' or 'aux:name': array}, in memory. The fp32 net lives only inside this call. A
+    progress bar (or a log line every 30 s) counts the steps: 15-20 s for kobert on 2 cores."""
     from mxnet.contrib import quantization as q
     return_freed_memory()  # what the fp32 model and the calibration free goes back to the system
     names = ['data%d' % i for i in range(len(batches[0]))]
@@ -130,11 +150,10 @@ def quantize(build_fp32, batches, folder):
                                                quantized_dtype=QUANTIZE['quantized_dtype'], logger=None)
             del args, auxs
             qsym = qsym.get_backend_symbol(BACKEND)
-        qsym.save(os.path.join(folder, SYMBOL))
-        saved = {'arg:' + k: v for k, v in qargs.items()}
-        saved.update({'aux:' + k: v for k, v in qauxs.items()})
-        mx.nd.save(os.path.join(folder, PARAMS), saved)
+        arrays = {'arg:' + k: v for k, v in qargs.items()}
+        arrays.update({'aux:' + k: v for k, v in qauxs.items()})
         bar.update()
+    return qsym, arrays
 
 
 def _freeing(collector):
@@ -150,17 +169,22 @@ def _freeing(collector):
 
 
 def _fp32_graph(build_fp32, example):
-    """(symbol, arg params, aux params) of build_fp32()'s hybridized net; the net is dropped here."""
+    """(symbol, arg params, aux params) of build_fp32()'s hybridized net, in memory (what
+    HybridBlock.export would write, without a file: a full disk does not stop it); the net is
+    dropped here, its parameter arrays kept."""
     net = build_fp32()
-    net(*example)  # a hybridized net has a graph to export only after a forward pass
-    tmp = tempfile.mkdtemp(prefix='kobert-fp32-')
-    try:
-        net.export(os.path.join(tmp, 'fp32'))
-        del net
-        release_memory()
-        return mx.model.load_checkpoint(os.path.join(tmp, 'fp32'), 0)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    net(*example)  # a hybridized net has a graph only after a forward pass
+    sym = net._cached_graph[1]
+    arg_names, aux_names = set(sym.list_arguments()), set(sym.list_auxiliary_states())
+    args, auxs = {}, {}
+    for param in net.collect_params().values():
+        if param.name in arg_names:
+            args[param.name] = param.data()
+        elif param.name in aux_names:
+            auxs[param.name] = param.data()
+    del net
+    release_memory()
+    return sym, args, auxs
 
 
 def release_memory():

@@ -134,6 +134,7 @@ def fit(cfg, train_data, eval_data, overwrite=False, on_update=None):
                 'untrained_topics': untrained_topics(TOPICS, train_data.labels)}
         if cluster_meta:
             meta.update(clusters=cluster_meta, base_mode=cfg.base_mode)
+        meta['training_data'] = train_data.describe()  # evaluate.py says when it is given this data
         loop = Loop(cfg, run, net, tokenizer, meta, centroids, fingerprint, on_update, devices)
         loop.start(state)
         evaluation = (eval_texts, eval_data.labels, eval_ids if cfg.mode == 5 else None) if eval_data else None

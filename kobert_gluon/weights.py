@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import re
+import time
 
 import mxnet as mx
 import numpy as np
@@ -36,18 +37,28 @@ def centroids_path(weight_path):
 
 # ---------------------------------------------------------------- fingerprints
 
+# A file is remembered only once its last change is this many seconds old: a change after that
+# has a later change time, whatever the file system's clock grain.
+SETTLED_SECONDS = 2
+
+
 def weight_md5(path):
-    """md5 of a params file, computed once per (path, size, mtime) and kept in the cache folder:
-    hashing a 369 MB kobert file takes about a second, a lookup nothing."""
+    """md5 of a params file, computed once per file state and kept in the cache folder: hashing a
+    369 MB kobert file takes about a second, a lookup nothing. The state is the path, the file's
+    inode, size, modification time and change time: a file copied or renamed over it, even with
+    its modification time set back, has another inode or a later change time (which no user can set)."""
     st = os.stat(path)
-    key = '%s|%d|%d' % (os.path.realpath(path), st.st_size, st.st_mtime_ns)
-    return _remembered('md5.json', key, lambda: md5sum(path), lambda v: isinstance(v, str), st.st_size,
-                       keep=lambda k: os.path.exists(k.split('|')[0]))
+    key = '%s|%d:%d|%d|%d|%d' % (os.path.realpath(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns,
+                                 st.st_ctime_ns)
+    settled = time.time() - max(st.st_mtime, st.st_ctime) > SETTLED_SECONDS
+    return _remembered('md5.json', key, lambda: md5sum(path), lambda v: isinstance(v, str),
+                       st.st_size if settled else 0, keep=lambda k: os.path.exists(k.split('|')[0]))
 
 
 def _remembered(book_name, key, compute, valid, size, keep=lambda key: True):
     """compute(), or the value remembered under key in the cache folder's JSON book_name (where
-    valid(value)); files of 1 MB or less are cheaper to read again than to book-keep."""
+    valid(value)); files of 1 MB or less are cheaper to read again than to book-keep (size 0: not
+    remembered)."""
     book = os.path.join(cache_root(), book_name)
     try:
         with open(book, encoding='utf-8') as f:

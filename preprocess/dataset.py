@@ -37,19 +37,28 @@ class Labelled:
             h.update(('%d\t%s\n' % (label, text)).encode('utf-8'))
         return h.hexdigest()
 
+    def describe(self):
+        """What a weight's description records of its training data: evaluate.py recognises it."""
+        return {'rows': len(self), 'sha1': self.fingerprint()}
+
+    def is_described_by(self, recorded):
+        """Whether this is the data a weight's recorded training_data (describe()) describes."""
+        return isinstance(recorded, dict) and recorded.get('sha1') == self.fingerprint() and \
+            recorded.get('rows') == len(self)
+
 
 def read_labelled(path, cfg, base_mode=3, topics=TOPICS):
     """The rows of path with text for cfg.mode, their labels; rows without text are left out, with a warning."""
     proc = NewsProcessor.from_args(cfg, cfg.mode, topics, base_mode)
     df = read_csv(path, cfg.encoding)
-    labels = proc.labels(df, path)
     texts = proc.texts(df, path)
     keep = np.flatnonzero([bool(t) for t in texts])
+    labels = proc.labels(df, path, keep)  # a row without text (a blank line) needs no topic
     if not len(keep):
         raise UserError('no row of %s has text for mode %d' % (path, cfg.mode))
     if len(keep) < len(texts):
         warn_no_text(np.setdiff1d(np.arange(len(texts)), keep) + 1, path, 'left out')
-    return Labelled(df, texts, labels, np.arange(len(df)) + 1, path).subset(keep)
+    return Labelled(df.iloc[keep].reset_index(drop=True), [texts[i] for i in keep], labels, keep + 1, path)
 
 
 def warn_no_text(records, source, what):

@@ -5,7 +5,11 @@ Rows are named by their record number: the n-th data row of the file, the header
 """
 import codecs
 import csv
+import functools
 import os
+import re
+import sys
+import unicodedata
 
 import numpy as np
 
@@ -26,15 +30,18 @@ def detect_encoding(path, encoding=None):
         raise UserError('%s is empty' % path)
     for enc in ([encoding] if encoding else FALLBACK_ENCODINGS):
         try:
-            decoder = codecs.getincrementaldecoder(enc)()
+            codec = codecs.lookup(enc)
         except LookupError:
             raise UserError('unknown encoding %r: check --encoding' % enc)
+        if not getattr(codec, '_is_text_encoding', True):  # what open() refuses: rot13, hex, base64, zlib
+            raise UserError('%r is not a text encoding (it does not turn bytes into text): check --encoding' % enc)
         try:
-            decoder.decode(head, final=len(head) < SNIFF_BYTES)
+            codec.incrementaldecoder().decode(head, final=len(head) < SNIFF_BYTES)
             return 'utf-8-sig' if enc.lower().replace('_', '-') in ('utf-8', 'utf8') else enc
-        except UnicodeDecodeError as e:
+        except UnicodeError as e:  # a decoding error, or UTF-16's "does not start with BOM"
             if encoding:
-                raise UserError('%s is not valid %s (byte %d); check --encoding' % (path, encoding, e.start))
+                raise UserError('%s is not valid %s (%s); check --encoding'
+                                % (path, encoding, 'byte %d' % e.start if hasattr(e, 'start') else e))
     raise UserError('%s is neither UTF-8 nor CP949/EUC-KR text; pass its encoding with --encoding' % path)
 
 
@@ -52,16 +59,19 @@ def _read(path, enc, chunk_rows):
     import pandas as pd  # here, not at the top: a process that predicts from texts never loads it (50 MB)
     try:
         with open(path, encoding=enc, newline='') as f:
-            reader = pd.read_csv(f, dtype=str, keep_default_na=False, chunksize=chunk_rows or None)
+            # A blank line is a record (an empty cell in a one-column file): skipping it would drop the
+            # row and shift every later record number.
+            reader = pd.read_csv(f, dtype=str, keep_default_na=False, skip_blank_lines=False,
+                                 chunksize=chunk_rows or None)
             if not chunk_rows:
                 reader = [reader]
             for n, df in enumerate(reader):
                 if n == 0 and len(df) == 0:
                     raise UserError('%s has a header but no rows' % path)
                 yield df
-    except UnicodeDecodeError as e:
+    except UnicodeError as e:
         raise UserError('%s is not valid %s past its start (%s); pass its encoding with --encoding'
-                        % (path, enc, e.reason))
+                        % (path, enc, getattr(e, 'reason', e)))
     except (pd.errors.ParserError, csv.Error) as e:
         raise UserError('%s is not a readable CSV: %s' % (path, str(e).strip().splitlines()[-1]))
     except pd.errors.EmptyDataError:
@@ -73,15 +83,17 @@ def _chain(first, rest):
     yield from rest
 
 
-def topic_ids(values, topics=TOPICS, source='the data', column='category'):
-    """Label ids in the topics' order; English or Korean topic names. An unknown one names its record."""
+def topic_ids(values, topics=TOPICS, source='the data', column='category', records=None):
+    """Label ids in the topics' order; English or Korean topic names. An unknown one names its record
+    (records: each value's record number, by default 1, 2, ...)."""
     index = {t: i for i, t in enumerate(topics)}
     out = np.empty(len(values), dtype=np.int32)
     for row, value in enumerate(values):
         key = topic_key(value)
         if key not in index:
             raise UserError('record %d of %s: unknown topic %r in column %r (expected one of %s, or their Korean '
-                            'names %s)' % (row + 1, source, value, column, ', '.join(topics),
+                            'names %s)' % (row + 1 if records is None else records[row], source, value, column,
+                                           ', '.join(topics),
                                            ', '.join(TOPICS_KO[t] for t in topics if t in TOPICS_KO)))
         out[row] = index[key]
     return out
@@ -118,13 +130,13 @@ class NewsProcessor:
             raise UserError('mode %d reads column(s) %s, which %s lacks (it has %s)%s'
                             % (self.mode, ', '.join(missing), source, ', '.join(map(str, df.columns)),
                                self._hint(df)))
-        cols = {c: df[c].fillna('').astype(str).str.strip() for c in self.needed_columns()}
+        cols = {c: df[c].fillna('').astype(str).map(clean) for c in self.needed_columns()}
         blank = [''] * len(df)
         return [self._join(t, b) for t, b in zip(cols.get(self.title, blank), cols.get(self.body, blank))]
 
     def text(self, title=None, body=None):
         """One article's model text, as texts() builds it for a row with these cells (None: empty)."""
-        return self._join(str(title or '').strip(), str(body or '').strip())
+        return self._join(clean(str(title or '')), clean(str(body or '')))
 
     def _join(self, title, body):
         if self.text_mode == 1:
@@ -144,12 +156,54 @@ class NewsProcessor:
             return ': for bodies only pass %s 1, or name the title column with --title_column' % flag
         return ': name the columns with --title_column and --body_column'
 
-    def labels(self, df, source='the CSV'):
-        """Label ids in the topics' order, from the label column."""
+    def labels(self, df, source='the CSV', rows=None):
+        """Label ids in the topics' order, from the label column; rows: only those rows' (positions in
+        df; rows without text need no topic)."""
         if self.label not in df.columns:
             raise UserError('%s has no %r column with the true topics (it has %s): name it with --label_column'
                             % (source, self.label, ', '.join(map(str, df.columns))))
-        return topic_ids(list(df[self.label].fillna('').astype(str)), self.topics, source, self.label)
+        values = df[self.label].fillna('').astype(str)
+        if rows is None:
+            return topic_ids(list(values), self.topics, source, self.label)
+        rows = np.asarray(rows, dtype=np.int64)
+        return topic_ids(list(values.iloc[rows]), self.topics, source, self.label, rows + 1)
+
+
+def clean(cell):
+    """A cell's text as the tokenizer reads it: without the characters it drops (control and format
+    characters, U+FFFD), stripped; '' when nothing it reads is left (spaces and lone combining marks
+    give no token). Both the model's text and the words explain.py splits it into come from here."""
+    probe = cell.replace('\n', ' ').replace('\t', ' ').replace('\r', ' ')
+    if not probe.isprintable() or '\ufffd' in cell:  # the others dropped are unprintable: most texts stop here
+        cell = _dropped().sub('', cell)
+    cell = cell.strip()
+    return cell if any(_gives_token(ch) for ch in cell) else ''
+
+
+def _gives_token(ch):
+    """Whether a character alone gives a token: not whitespace, sentencepiece's '▁' or a nonspacing
+    mark (gluonnlp drops those after NFD)."""
+    return not (ch.isspace() or ch == '\u2581' or unicodedata.category(ch) == 'Mn')
+
+
+def tokenizer_drops(ch):
+    """Whether gluonnlp's BERTBasicTokenizer deletes a character: NUL, U+FFFD and Cc/Cf characters
+    but tab, LF and CR (whitespace to it)."""
+    return ch in '\x00\ufffd' or (ch not in '\t\n\r' and unicodedata.category(ch) in ('Cc', 'Cf'))
+
+
+@functools.lru_cache(maxsize=None)
+def _dropped():
+    """A pattern of every character tokenizer_drops (format characters live in planes 0, 1 and 14 only)."""
+    dropped = [cp for plane in (0, 1, 14) for cp in range(plane << 16, min((plane + 1) << 16, sys.maxunicode + 1))
+               if tokenizer_drops(chr(cp))]
+    spans = []
+    for cp in dropped:
+        if spans and spans[-1][1] == cp - 1:
+            spans[-1][1] = cp
+        else:
+            spans.append([cp, cp])
+    return re.compile('[%s]' % ''.join('\\U%08x-\\U%08x' % (lo, hi) for lo, hi in spans))
 
 
 def with_cluster(texts, clusters):

@@ -84,3 +84,12 @@ def explanation_in_flight(server, articles=4, steps=200):
         wait_for(lambda: server.info()['explaining'])
         yield
     wait_for(lambda: not server.info()['explaining'])
+
+
+@contextlib.contextmanager
+def serving(weight, *args):
+    """A Served for the block, stopped after it: it must exit 0 without a traceback."""
+    s = Served(weight, *args)
+    yield s
+    code, log = s.stop()
+    assert code == 0 and 'Traceback' not in log, log

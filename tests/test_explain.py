@@ -214,3 +214,39 @@ def test_root_script_runs(tmp_path, small_csv, tiny_weight):
                    '--steps', 1, '--save_path', out, timeout=300)
     assert r.returncode == 0, r.stderr
     assert len(json.loads(out.read_text(encoding='utf-8'))) == 4
+
+
+def test_blank_lines_and_invisible_text_keep_their_records(tmp_path, tiny_weight, call):
+    """A one-column CSV with blank lines and a title of invisible characters: every record kept,
+    the empty ones unexplained and named in the warning, as main.py does."""
+    path, out = tmp_path / 'titles.csv', tmp_path / 'out.json'
+    path.write_text('title\n손흥민 시즌 10호골\n\n\u200b\ufeff\x01\n\n코스피 2600 회복\n', encoding='utf-8')
+    r = call('explain', '--gluon_weight_path', tiny_weight, '--data_path', path, '--mode', 2, '--save_path', out,
+             '--steps', 2)
+    assert r.returncode == 0, r.stderr
+    assert 'warning: 3 row(s) of %s have no text: left unexplained (record 2, 3, 4)' % path in r.stderr
+    rows = json.loads(out.read_text(encoding='utf-8'))
+    assert [row['topic'] is None for row in rows] == [False, True, True, True, False]
+    assert rows[4]['words'] == ['코스피', '2600', '회복']
+
+
+def test_next_line_character_is_read_as_main_py_reads_it(explainer, tiny_weight, kobert_home):
+    """U+0085 (NEL) is whitespace to str.split but a dropped control character to the tokenizer:
+    the explained words and probabilities are those of the text main.py classifies."""
+    from kobert_gluon.predictor import Predictor
+    from preprocess import NewsProcessor
+    article = {'title': '손흥민\x85시즌 10호골\x85토트넘\x1c3연승', 'body': '경기\x85결과'}
+    text = NewsProcessor(3).text(article['title'], article['body'])
+    (result,) = explainer.results([text], steps=2)
+    probs = Predictor.from_weight(tiny_weight, kobert_home).predict_proba([text])[0]
+    assert ' '.join(result['words']) == '기사제목:: 손흥민시즌 10호골토트넘3연승 기사본문: 경기결과'
+    np.testing.assert_allclose([result['probabilities'][t] for t in TOPICS], probs, atol=1e-5)
+
+
+@pytest.mark.parametrize('encoding', ['utf-16', 'rot13', 'hex'])
+def test_an_encoding_that_does_not_fit_is_one_line(tmp_path, tiny_weight, call, encoding):
+    r = call('explain', '--gluon_weight_path', tiny_weight, '--data_path', SAMPLE, '--encoding', encoding,
+             '--save_path', tmp_path / 'out.json')
+    assert r.returncode == 2 and 'Traceback' not in r.stderr, r.stderr
+    assert r.stderr.strip().splitlines()[-1].startswith('error: ') and '--encoding' in r.stderr
+    assert os.listdir(str(tmp_path)) == []

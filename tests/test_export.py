@@ -257,9 +257,37 @@ def test_overwrite_replaces_a_finished_export_only(tmp_path, tokenizer, call):
     assert os.listdir(str(mine)) == ['notes.txt']
     out = tmp_path / 'hf'
     assert call('export', '--gluon_weight_path', weight, '--to', 'hf', '--output_dir', out).returncode == 0
-    (out / 'stale.txt').write_text('old')
+    written = sorted(os.listdir(str(out)))
+    assert written == ['config.json', 'model.safetensors', 'special_tokens_map.json', 'tokenizer.json',
+                       'tokenizer_config.json']
+    # A model repository cloned around the export: its README and .git are the user's, never removed.
+    (out / 'README.md').write_text('# my model')
+    (out / '.git').mkdir()
+    (out / '.git' / 'HEAD').write_text('ref: refs/heads/main\n')
+    (out / 'model_int8.onnx').write_bytes(b'an earlier --to onnx --int8 export')  # the command's own: removed
+    (out / 'config.json').write_text((out / 'config.json').read_text().replace('"mode"', '"mode_old"'))
     r = call('export', '--gluon_weight_path', weight, '--to', 'hf', '--output_dir', out, '--overwrite')
     assert r.returncode == 0, r.stderr
-    assert sorted(os.listdir(str(out))) == ['config.json', 'model.safetensors', 'special_tokens_map.json',
-                                            'tokenizer.json', 'tokenizer_config.json']
+    assert sorted(os.listdir(str(out))) == sorted(written + ['.git', 'README.md'])
+    assert (out / 'README.md').read_text() == '# my model' and (out / '.git' / 'HEAD').read_text().startswith('ref:')
+    assert '"mode_old"' not in (out / 'config.json').read_text()  # replaced by the new export
+    assert 'kept in %s what this command did not write: .git, README.md' % out in r.stderr
     assert [p for p in os.listdir(str(tmp_path)) if p.startswith('.')] == []
+
+
+def test_overwrite_through_a_link_writes_the_folder_it_points_to(tmp_path, tokenizer, call):
+    weight = make_weight(tmp_path / 'w.params', tokenizer)
+    real, link = tmp_path / 'models' / 'news', tmp_path / 'current'
+    real.mkdir(parents=True)
+    os.symlink(str(real), str(link))
+    r = call('export', '--gluon_weight_path', weight, '--to', 'hf', '--output_dir', link)
+    assert r.returncode == 2 and 'already exists' in r.stderr  # an empty folder is still a folder
+    os.rmdir(str(real))
+    assert call('export', '--gluon_weight_path', weight, '--to', 'hf', '--output_dir', link).returncode == 0
+    (real / 'notes.txt').write_text('mine')
+    r = call('export', '--gluon_weight_path', weight, '--to', 'hf', '--output_dir', link, '--overwrite')
+    assert r.returncode == 0, r.stderr
+    assert os.path.islink(str(link)) and os.readlink(str(link)) == str(real)
+    assert (real / 'notes.txt').read_text() == 'mine' and (real / 'config.json').is_file()
+    assert sorted(os.listdir(str(tmp_path))) == ['current', 'models', 'w.json', 'w.params']
+    assert os.listdir(str(tmp_path / 'models')) == ['news']

@@ -173,3 +173,110 @@ def test_caches_can_be_listed_and_cleared(tmp_path, call):
     r = call('cache', 'clear', '--root', root)
     assert r.returncode == 0 and 'removed 1 entries' in r.stdout
     assert os.listdir(str(root / 'embeddings')) == [] and (root / 'keep.txt').exists()
+
+
+@pytest.mark.parametrize('how', ['rewritten in place', 'renamed over'])
+def test_a_replaced_weight_gets_its_own_md5_even_with_its_time_restored(tmp_path, tokenizer, monkeypatch, how):
+    """The md5 remembered for a weight is never that of a file it replaced: a same-size file copied
+    in place or renamed over it, its modification time set back, is hashed again."""
+    import shutil
+    from kobert_gluon.files import md5sum
+    from kobert_gluon.weights import weight_md5
+    from tests.conftest import make_weight
+    monkeypatch.setenv('XDG_CACHE_HOME', str(tmp_path / 'xdg'))
+    weight = make_weight(tmp_path / 'w.params', tokenizer, seed=0)
+    other = make_weight(tmp_path / 'other.params', tokenizer, seed=1)
+    assert os.path.getsize(weight) == os.path.getsize(other) > 1 << 20 and md5sum(weight) != md5sum(other)
+    old = os.stat(weight)
+    time.sleep(2.5)  # a weight is remembered only once its last change is older than the clock's grain
+    assert weight_md5(weight) == md5sum(weight)
+    assert os.path.isfile(str(tmp_path / 'xdg' / 'kobert-news' / 'md5.json'))  # remembered
+    if how == 'renamed over':
+        shutil.copyfile(other, str(tmp_path / 'new.params'))
+        os.replace(str(tmp_path / 'new.params'), weight)
+    else:
+        shutil.copyfile(other, weight)
+    os.utime(weight, ns=(old.st_atime_ns, old.st_mtime_ns))
+    assert os.stat(weight).st_mtime_ns == old.st_mtime_ns and os.path.getsize(weight) == old.st_size
+    assert weight_md5(weight) == md5sum(other)
+
+
+def _int8_supported():
+    from kobert_gluon import precision
+    return precision.supported('int8')
+
+
+@pytest.mark.parametrize('where', ['a file as --cache_dir', 'a file as its int8 folder', 'a full disk'])
+def test_int8_without_a_writable_cache_quantizes_for_the_run(tmp_path, data, tiny_weight, where):
+    """The int8 cache cannot be written: the model is quantized for this run only, with one warning
+    naming --cache_dir, and the answers are those of a run with a cache."""
+    if not _int8_supported():
+        pytest.skip('this CPU lacks int8 instructions')
+    flags = ['--gluon_weight_path', tiny_weight, '--data_path', data, '--precision', 'int8']
+    r = _limited_run(flags + ['--cache_dir', tmp_path / 'cache', '--save_path', tmp_path / 'expected.csv'], 1 << 40)
+    assert r.returncode == 0 and 'warning' not in r.stderr, r.stderr
+    cache = tmp_path / 'blocked'
+    if where == 'a file as --cache_dir':
+        cache.write_text('not a folder')
+    elif where == 'a file as its int8 folder':
+        cache.mkdir()
+        (cache / 'int8').write_text('not a folder')
+    # A full disk, as the writer sees it: the tiny model's int8 params (4 MB) do not fit, the output does.
+    r = _limited_run(flags + ['--cache_dir', cache, '--save_path', tmp_path / 'got.csv'],
+                     1 << 20 if where == 'a full disk' else 1 << 40)
+    assert r.returncode == 0 and 'Traceback' not in r.stderr, r.stderr
+    warnings = [l for l in r.stderr.splitlines() if l.startswith('warning:')]
+    assert len(warnings) == 1 and '--cache_dir' in warnings[0] and 'tmp-' not in warnings[0], r.stderr
+    assert (tmp_path / 'got.csv').read_bytes() == (tmp_path / 'expected.csv').read_bytes()
+    if where == 'a full disk':
+        assert os.listdir(str(cache / 'int8')) == []  # nothing half-written left
+
+
+def test_a_cache_entry_stored_meanwhile_by_another_writer_is_kept(tmp_path):
+    """Two writers fill one entry at once: the second finds the first's sound entry and keeps it
+    (replacing it would take its files from under the first while it loads them)."""
+    import numpy as np
+    from kobert_gluon import cache
+    root, seen = str(tmp_path / 'c'), {}
+
+    def first(folder):
+        np.save(os.path.join(folder, 'v.npy'), np.ones(3))
+
+    def second(folder):
+        np.save(os.path.join(folder, 'v.npy'), np.zeros(3))
+        seen['first'] = cache.store(root, 'k', first)  # the other writer finishes first
+        seen['inode'] = os.stat(os.path.join(seen['first'], 'v.npy')).st_ino
+    got = cache.store(root, 'k', second)
+    assert got == seen['first'] and cache.lookup(root, 'k') == got
+    assert os.stat(os.path.join(got, 'v.npy')).st_ino == seen['inode']
+    assert np.load(os.path.join(got, 'v.npy')).tolist() == [1, 1, 1] and os.listdir(root) == ['k']
+
+
+def test_cache_clear_removes_only_the_projects_entries(tmp_path, call):
+    """Folders under the cache's kinds that the project did not write (no manifest of theirs, a
+    link, a plain file) are kept by clear, and named."""
+    import numpy as np
+    from kobert_gluon import cache
+    root = tmp_path / 'cache'
+    ours = [cache.store(str(root / kind), 'k-' + kind, lambda d: np.save(os.path.join(d, 'v.npy'), np.zeros(3)))
+            for kind in ('int8', 'embeddings')]
+    (root / 'int8' / 'photos').mkdir()
+    (root / 'int8' / 'photos' / 'cat.jpg').write_bytes(b'\xff\xd8 a photo')
+    (root / 'embeddings' / 'notes.txt').write_text('mine')
+    impostor = root / 'embeddings' / 'other'
+    impostor.mkdir()
+    (impostor / 'manifest.json').write_text('{"key": "not-other", "files": {}}')
+    elsewhere = tmp_path / 'elsewhere'
+    cache.store(str(elsewhere), 'linked', lambda d: np.save(os.path.join(d, 'v.npy'), np.zeros(3)))
+    os.symlink(str(elsewhere / 'linked'), str(root / 'int8' / 'linked'))
+    r = call('cache', 'list', '--root', root)
+    assert r.returncode == 0 and '2 entries' in r.stdout, r.stdout
+    assert 'not made by kobert-news' in r.stdout and 'int8/photos' in r.stdout
+    r = call('cache', 'clear', '--root', root)
+    assert r.returncode == 0 and 'removed 2 entries' in r.stdout, r.stdout
+    assert not any(os.path.exists(p) for p in ours)
+    assert 'kept 4 not made by kobert-news: embeddings/notes.txt, embeddings/other, int8/linked, int8/photos' \
+        in r.stdout, r.stdout
+    assert (root / 'int8' / 'photos' / 'cat.jpg').exists() and (root / 'embeddings' / 'notes.txt').exists()
+    assert (impostor / 'manifest.json').exists() and os.path.islink(str(root / 'int8' / 'linked'))
+    assert cache.lookup(str(elsewhere), 'linked') is not None

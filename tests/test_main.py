@@ -169,3 +169,41 @@ def test_exit_codes_of_the_script(tmp_path, tiny_weight):
                        % (sys.executable, os.path.join(ROOT, 'main.py'), tiny_weight, data),
                        shell=True, capture_output=True, text=True, env=env, timeout=300)
     assert len(p.stdout.splitlines()) == 2 and 'Traceback' not in p.stderr and 'Error' not in p.stderr, p.stderr
+
+
+def test_blank_lines_of_a_one_column_csv_are_kept(tmp_path, tiny_weight, call):
+    """5 records in (two blank lines among three titles), 5 rows out: the blank ones unclassified,
+    named in the warning, and every record number as in the file."""
+    path, out = tmp_path / 'titles.csv', tmp_path / 'out.csv'
+    path.write_text('title\n손흥민 시즌 10호골\n\n한국은행 기준금리 동결\n\n코스피 2600 회복\n', encoding='utf-8')
+    r = call('predict', '--gluon_weight_path', tiny_weight, '--data_path', path, '--mode', 2, '--save_path', out)
+    assert r.returncode == 0, r.stderr
+    assert 'warning: 2 row(s) of %s have no text: left unclassified (record 2, 4)' % path in r.stderr
+    df = pd.read_csv(str(out), encoding='utf-8-sig', keep_default_na=False, skip_blank_lines=False)
+    assert df['title'].tolist() == ['손흥민 시즌 10호골', '', '한국은행 기준금리 동결', '', '코스피 2600 회복']
+    assert [p in TOPICS for p in df['predicted']] == [True, False, True, False, True]
+    r = call('predict', '--gluon_weight_path', tiny_weight, '--data_path', path, '--mode', 2)
+    assert [l.split(' | record ')[1] for l in r.stdout.splitlines()] == [
+        '1 | 손흥민 시즌 10호골', '2 | ', '3 | 한국은행 기준금리 동결', '4 | ', '5 | 코스피 2600 회복']
+
+
+def test_invisible_characters_are_no_text(tmp_path, tiny_weight, call):
+    """A title of zero-width spaces, a BOM and control characters gives no token: no text, as
+    spaces are, never a topic read off [CLS] [SEP] alone."""
+    path, out = tmp_path / 'in.csv', tmp_path / 'out.csv'
+    pd.DataFrame({'title': ['손흥민 시즌 10호골', '\u200b\ufeff\x01\u200b', '\u200d \x7f'],
+                  'cleanBody': ['', '\u2060', '\x85']}).to_csv(path, index=False)
+    r = call('predict', '--gluon_weight_path', tiny_weight, '--data_path', path, '--save_path', out)
+    assert r.returncode == 0, r.stderr
+    assert 'warning: 2 row(s) of %s have no text: left unclassified (record 2, 3)' % path in r.stderr
+    df = pd.read_csv(str(out), encoding='utf-8-sig', keep_default_na=False)
+    assert df['predicted'].tolist()[1:] == ['', ''] and df['predicted'][0] in TOPICS
+
+
+@pytest.mark.parametrize('encoding', ['utf-16', 'rot13', 'hex'])
+def test_an_encoding_that_does_not_fit_is_one_line(tmp_path, tiny_weight, encoding):
+    """--encoding utf-16 (or rot13, hex: not text encodings) on a UTF-8 file: one line, exit 2."""
+    r = run_main('--gluon_weight_path', tiny_weight, '--data_path', SAMPLE, '--encoding', encoding,
+                 '--save_path', tmp_path / 'out.csv')
+    assert_clean_failure(r, '--encoding')
+    assert os.listdir(str(tmp_path)) == []

@@ -68,3 +68,14 @@ def test_make_default_weight_says_where_the_headlines_go(tmp_path):
     r = subprocess.run(['make', '-s', 'default-weight', 'YNAT=%s' % (tmp_path / 'none.csv')], cwd=ROOT,
                        capture_output=True, text=True, timeout=600)
     assert r.returncode != 0 and 'make default-weight YNAT=path/to/ynat_headlines.csv' in r.stdout + r.stderr
+
+
+def test_each_readme_flag_table_lists_a_flag_once():
+    """A flag listed twice in one table (main.py's had --chunk_rows twice) reads as two flags."""
+    with open(os.path.join(ROOT, 'README.md'), encoding='utf-8') as f:
+        blocks = f.read().split('\n\n')
+    tables = [b for b in blocks if b.lstrip().startswith('| flag |')]
+    assert len(tables) >= 4
+    for table in tables:
+        flags = [flag.strip() for row in table.splitlines()[2:] for flag in row.split('|')[1].replace('`', '').split(',')]
+        assert len(flags) == len(set(flags)), sorted(f for f in flags if flags.count(f) > 1)

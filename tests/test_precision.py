@@ -231,3 +231,30 @@ def test_int8_hands_activations_back_unless_the_user_set_a_threshold(tunables, m
         pytest.skip('not glibc 2.33 or later (no mallinfo2)')
     assert done.returncode == 0, done.stderr
     assert int(done.stdout.split()[-1]) == mapped
+
+
+def test_int8_never_uses_the_cached_model_of_a_replaced_weight(kobert_home, tmp_path, tokenizer, monkeypatch):
+    """A weight replaced by another of the same size, its time set back: int8 quantizes the new one
+    (its answers are the new weight's, as fp32's are), never the old one's cached model."""
+    if not precision.supported('int8'):
+        pytest.skip('this CPU lacks int8 instructions')
+    import shutil
+    import time
+    from tests.conftest import make_weight
+    monkeypatch.setenv('XDG_CACHE_HOME', str(tmp_path / 'xdg'))
+    weight = make_weight(tmp_path / 'w.params', tokenizer, mode=2, seed=0)
+    other = make_weight(tmp_path / 'other.params', tokenizer, mode=2, seed=1)
+    old = os.stat(weight)
+    time.sleep(2.5)  # old enough to be remembered
+    cache = str(tmp_path / 'cache')
+    before = Predictor.from_weight(weight, kobert_home, cache_dir=cache, precision='int8', calib_texts=TITLES)
+    old_answers = before.predict_proba(TITLES)
+    for suffix in ('.params', '.json'):
+        shutil.copyfile(os.path.splitext(other)[0] + suffix, os.path.splitext(weight)[0] + suffix)
+    os.utime(weight, ns=(old.st_atime_ns, old.st_mtime_ns))
+    fp32 = Predictor.from_weight(weight, kobert_home).predict_proba(TITLES)
+    after = Predictor.from_weight(weight, kobert_home, cache_dir=cache, precision='int8', calib_texts=TITLES)
+    answers = after.predict_proba(TITLES)
+    assert len(os.listdir(os.path.join(cache, 'int8'))) == 2  # a model per weight
+    # int8 of the new weight is within 3e-4 of its fp32 here; the old weight's answers are 0.01 away
+    assert np.abs(answers - fp32).max() < np.abs(old_answers - fp32).max() / 10

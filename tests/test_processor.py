@@ -1,9 +1,14 @@
 """CSV reading (encodings, shapes) and per-mode text and labels."""
+import os
+
 import pandas as pd
 import pytest
 
 from kobert_news.config import TOPICS, TOPICS_KO, UserError
 from preprocess import NewsProcessor, read_csv
+from tests.conftest import ROOT
+
+SAMPLE = os.path.join(ROOT, 'data', 'sample.csv')
 
 ROWS = pd.DataFrame({'title': ['손흥민 시즌 10호골', '한국은행 기준금리 동결'],
                      'cleanBody': ['손흥민이 결승골을 넣었다.', '금리를 연 3.5%로 유지했다.'],
@@ -123,3 +128,75 @@ def test_no_category_is_fine_for_inference():
 def test_unsupported_mode():
     with pytest.raises(UserError, match='mode 7 is not supported'):
         NewsProcessor(7)
+
+
+# ---------------------------------------------------------------- blank lines, invisible text, encodings
+
+def test_blank_lines_of_a_one_column_csv_are_records(tmp_path):
+    """A blank line in a one-column CSV is an empty cell: a record, kept (pandas skips them by
+    default, which drops rows and shifts every later record number)."""
+    path = tmp_path / 'titles.csv'
+    path.write_text('title\n손흥민 시즌 10호골\n\n한국은행 기준금리 동결\n\r\n코스피 2600 회복\n', encoding='utf-8')
+    df = read_csv(str(path))
+    assert df['title'].tolist() == ['손흥민 시즌 10호골', '', '한국은행 기준금리 동결', '', '코스피 2600 회복']
+    chunks = list(read_csv(str(path), chunk_rows=2))
+    assert [len(c) for c in chunks] == [2, 2, 1] and pd.concat(chunks)['title'].tolist() == df['title'].tolist()
+    assert NewsProcessor(2).texts(df) == ['손흥민 시즌 10호골', '', '한국은행 기준금리 동결', '', '코스피 2600 회복']
+
+
+def test_blank_lines_of_labelled_data_are_left_out_by_record(tmp_path):
+    """Training data with blank lines: those records have no text and are left out (with the
+    warning), and a bad topic further down is still named by its record."""
+    from types import SimpleNamespace
+    from preprocess import read_labelled
+    cfg = SimpleNamespace(mode=2, title_column='title', body_column='cleanBody', label_column='category',
+                          encoding=None)
+    path = tmp_path / 'train.csv'
+    path.write_text('title,category\n손흥민 시즌 10호골,sport\n\n한국은행 기준금리 동결,economy\n', encoding='utf-8')
+    data = read_labelled(str(path), cfg)
+    assert data.records.tolist() == [1, 3] and data.labels.tolist() == [3, 1]
+    path.write_text('title,category\n손흥민 시즌 10호골,sport\n\n한국은행 기준금리 동결,weather\n', encoding='utf-8')
+    with pytest.raises(UserError, match="record 3 of .*unknown topic 'weather'"):
+        read_labelled(str(path), cfg)
+
+
+INVISIBLE = ['\u200b', '\ufeff', '\x01\x07\x1b', '\u200b\ufeff \u200d\u2060', '\x85', '\u00ad\u200e',
+             '\u0301\u0308', '\u2581 \u3000', '\ufffd', '\x00']
+
+
+def test_text_of_invisible_characters_is_no_text(tokenizer):
+    """Characters the tokenizer drops (control and format characters, U+FFFD, lone combining marks,
+    spaces of any kind) give no token: a cell of nothing else is no text, in every mode."""
+    for junk in INVISIBLE:
+        assert tokenizer.tokenize(junk) == [], repr(junk)  # what makes it no text
+        df = pd.DataFrame({'title': [junk, '제목' + junk], 'cleanBody': [junk, '']})
+        for mode in (1, 2, 3, 4):
+            texts = NewsProcessor(mode).texts(df)
+            assert texts[0] == '', (mode, repr(junk))
+            assert NewsProcessor(mode).text(junk, junk) == ''
+        kept = NewsProcessor(2).texts(df)[1]
+        assert kept.startswith('제목') and tokenizer.encode(kept, 16).tolist() == tokenizer.encode('제목' + junk, 16).tolist()
+
+
+def test_one_normalisation_keeps_the_token_ids(tokenizer):
+    """The text is cleaned of what the tokenizer drops anyway: the same ids as before, and its
+    whitespace-separated words are the tokenizer's words (U+0085 joins, as the tokenizer joins)."""
+    raw = ['손흥민\x85시즌 10호골', '제어\x00문자\x01\x07\x1b[0m\x7f\x85\ufffd 끝', '폭\u200b없음\ufeffBOM \u00ad연합',
+           '줄바꿈\n탭\t캐리지\r\n전각\u3000공백\u00a0없는\u2028줄\u2029단락', '코스피 \x1c2600\x1f 회복']
+    for text in raw:
+        clean = NewsProcessor(2).text(text)
+        assert tokenizer.encode(clean, 128).tolist() == tokenizer.encode(text, 128).tolist(), repr(text)
+        assert [t for w in clean.split() for t in tokenizer.tokenize(w)] == tokenizer.tokenize(clean), repr(text)
+    assert NewsProcessor(2).text('손흥민\x85시즌') == '손흥민시즌'
+
+
+@pytest.mark.parametrize('encoding', ['rot13', 'hex', 'base64', 'zlib', 'utf-16'])
+def test_encodings_that_do_not_fit_are_one_error(tmp_path, encoding):
+    """Not a text encoding (rot13, hex: bytes to bytes or str to str), or one that does not fit
+    the file (UTF-16 on UTF-8 text): a UserError naming --encoding, never a codec's exception."""
+    path = tmp_path / 'in.csv'
+    path.write_bytes(open(SAMPLE, 'rb').read())  # even-sized, no BOM: its start decodes as UTF-16
+    with pytest.raises(UserError, match='--encoding'):
+        read_csv(str(path), encoding)
+    with pytest.raises(UserError, match='--encoding'):
+        list(read_csv(str(path), encoding, chunk_rows=1))

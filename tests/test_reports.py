@@ -149,3 +149,41 @@ def test_seed_table_averages_runs_that_differ_only_in_seed(runs, tmp_path):
     mean = (a.best['eval_accuracy'] + 0.5) / 2
     assert '| 42, 7 | %.4f (%.4f, 0.5000) |' % (mean, a.best['eval_accuracy']) in table
     assert seed_table([a, RunRecord(runs['title_body'])]) == ''
+
+
+TRAINED_ON = 'the data this weight was trained on'
+
+
+def test_evaluating_a_weight_on_its_own_training_data_is_said(tmp_path, kobert_home, call):
+    """A weight's description records its training data (rows and checksum): evaluate.py on that
+    same data says, in one warning, that its scores do not measure accuracy on new articles."""
+    from kobert_gluon.model import read_meta
+    from kobert_gluon.trainer import train
+    os.environ.setdefault('KOBERT_HOME', kobert_home)
+    run = tmp_path / 'run'
+    train(TrainConfig(data_path=SAMPLE, test_size=0, model='tiny', mode=2, epochs=1, accumulate=1, num_buckets=2,
+                      kobert_dir=kobert_home, output_dir=str(run)))
+    weight = str(run / 'model.params')
+    assert read_meta(weight)['training_data']['rows'] == len(pd.read_csv(SAMPLE))
+    r = call('evaluate', '--gluon_weight_path', weight, '--data_path', SAMPLE, '--output_dir', tmp_path / 'same')
+    assert r.returncode == 0, r.stderr
+    said = [l for l in r.stderr.splitlines() if TRAINED_ON in l]
+    assert len(said) == 1 and said[0].startswith('warning: ') and '24 rows' in said[0], r.stderr
+    other = tmp_path / 'other.csv'
+    pd.read_csv(SAMPLE).head(20).to_csv(other, index=False)
+    r = call('evaluate', '--gluon_weight_path', weight, '--data_path', other, '--output_dir', tmp_path / 'other')
+    assert r.returncode == 0 and TRAINED_ON not in r.stderr, r.stderr
+
+
+def test_the_default_weight_on_the_ynat_headlines_is_said_to_be_its_training_data(tmp_path, kobert_home, call):
+    from tests.conftest import YNAT
+    if not os.path.isfile(YNAT):
+        pytest.skip('the KLUE-YNAT headlines are not at %s' % YNAT)
+    from kobert_news.config import DEFAULT_WEIGHT
+    weight = os.path.join(ROOT, 'weights', DEFAULT_WEIGHT)
+    r = call('evaluate', '--gluon_weight_path', weight, '--data_path', YNAT, '--output_dir', tmp_path / 'ynat')
+    assert r.returncode == 0, r.stderr
+    said = [l for l in r.stderr.splitlines() if TRAINED_ON in l]
+    assert len(said) == 1 and '6108 rows' in said[0] and 'weights/README.md' in said[0], r.stderr
+    r = call('evaluate', '--gluon_weight_path', weight, '--data_path', SAMPLE, '--output_dir', tmp_path / 'sample')
+    assert r.returncode == 0 and TRAINED_ON not in r.stderr, r.stderr

@@ -616,3 +616,59 @@ def test_a_weight_that_fails_to_load_stops_the_server_with_one_error_line(tmp_pa
                        timeout=TIMEOUT)
     assert r.returncode == 2 and 'Traceback' not in r.stderr, r.stderr
     assert r.stderr.rstrip().splitlines()[-1].startswith('error: '), r.stderr
+
+
+# ---------------------------------------------------------------- blank lines, invisible text, encodings
+
+@pytest.fixture(scope='module')
+def title_weight(tmp_path_factory, tokenizer):
+    """A tiny mode-2 (title only) weight: reads a one-column CSV."""
+    from tests.conftest import make_weight
+    return make_weight(tmp_path_factory.mktemp('titles') / 'titles.params', tokenizer, mode=2)
+
+
+@pytest.fixture(scope='module')
+def title_server(title_weight):
+    from tests.served import serving
+    with serving(title_weight) as s:
+        yield s
+
+
+def test_csv_blank_lines_are_kept_as_main_py_keeps_them(title_server, title_weight, tmp_path, call):
+    src, out = tmp_path / 'titles.csv', tmp_path / 'main.csv'
+    src.write_text('title\n손흥민 시즌 10호골\n\n한국은행 기준금리 동결\n\n코스피 2600 회복\n', encoding='utf-8')
+    assert call('predict', '--gluon_weight_path', title_weight, '--data_path', src, '--save_path', out).returncode == 0
+    with open(str(src), 'rb') as f:
+        got = requests.post(title_server.url('/predict/csv'), files={'file': ('titles.csv', f, 'text/csv')},
+                            timeout=TIMEOUT)
+    assert got.status_code == 200, got.text
+    assert got.content == out.read_bytes()
+    rows = pd.read_csv(out, encoding='utf-8-sig', keep_default_na=False, skip_blank_lines=False)
+    assert len(rows) == 5 and rows['predicted'][1] == rows['predicted'][3] == ''
+
+
+@pytest.mark.parametrize('encoding', ['utf-16', 'rot13', 'hex'])
+def test_csv_encoding_that_does_not_fit_is_422(title_server, encoding):
+    with open(SAMPLE, 'rb') as f:
+        got = requests.post(title_server.url('/predict/csv'), files={'file': ('news.csv', f, 'text/csv')},
+                            params={'encoding': encoding}, timeout=TIMEOUT)
+    assert_error(got, 422, '--encoding')
+
+
+def test_invisible_title_is_no_text(title_server):
+    got = title_server.post({'articles': [{'title': '\u200b\ufeff\x01'}, {'title': '\u200d \x7f\u2060'},
+                                          {'title': '손흥민 시즌 10호골\u200b'}]})
+    assert got.status_code == 200, got.text
+    topics = [p['topic'] for p in got.json()['predictions']]
+    assert topics[:2] == [None, None] and topics[2] in TOPICS
+    assert got.json()['predictions'][0]['reason'] == 'no text for mode 2'
+
+
+def test_explain_and_predict_read_next_line_alike(title_server):
+    """A title holding U+0085: /explain's probabilities are /predict's."""
+    article = {'title': '손흥민\x85시즌 10호골\x85토트넘\x853연승'}
+    predicted = title_server.post({'articles': [article], 'top_k': len(TOPICS)}).json()['predictions'][0]
+    explained = title_server.post({'articles': [article], 'steps': 2}, path='/explain').json()['explanations'][0]
+    assert explained['words'] == ['손흥민시즌', '10호골토트넘3연승']
+    for entry in predicted['top_k']:
+        assert abs(explained['probabilities'][entry['topic']] - entry['probability']) < 1e-4

@@ -4,7 +4,8 @@
     python -m kobert_news.cli.cache clear --kind int8
 
 Entries check themselves when used (a damaged one is rebuilt); this is for seeing what they hold
-and taking the space back. Only folders the project made under the cache root are removed.
+and taking the space back. Only the entries the project wrote (each with its manifest) are
+removed; anything else under the cache root is kept, and named.
 """
 import os
 import shutil
@@ -34,18 +35,23 @@ def main(argv=None):
     a, = parse(__doc__, [CacheArgs], argv)
     from kobert_gluon.cache import entries
     root = a.root or cache_root()
-    found = [(kind, folder, size) for kind, folder, size in entries(root)
-             if kind in KINDS and (a.kind is None or kind == a.kind)]
+    found, others = entries(root, [a.kind] if a.kind else KINDS)
+    mb = sum(s for _, _, s in found) / 1e6
+    named = ', '.join(os.path.relpath(p, root) for p in others)
     if a.action == 'list':
         for kind, folder, size in found:
             print('%-10s %8.1f MB  %s' % (kind, size / 1e6, folder))
-        print('%d entries, %.1f MB in %s' % (len(found), sum(s for _, _, s in found) / 1e6, root))
+        print('%d entries, %.1f MB in %s' % (len(found), mb, root))
+        if others:
+            print('not made by kobert-news (clear keeps them): %s' % named)
         return
     if not os.path.isdir(root):
         raise UserError('no cache at %s' % root)
     for _, folder, _ in found:
         shutil.rmtree(folder)
-    print('removed %d entries (%.1f MB) from %s' % (len(found), sum(s for _, _, s in found) / 1e6, root))
+    print('removed %d entries (%.1f MB) from %s' % (len(found), mb, root))
+    if others:
+        print('kept %d not made by kobert-news: %s' % (len(others), named))
 
 
 cli, entry = commands(main)

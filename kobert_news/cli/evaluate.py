@@ -8,6 +8,7 @@ macro and weighted averages), confusion_matrix.csv/.png and misclassified.csv (w
 topics and probabilities). Topics absent from the data are left out of the tables.
 """
 import json
+import logging
 import os
 import sys
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from kobert_news.config import UserError
 from kobert_news.options import (FilesArgs, InferenceArgs, InputArgs, Options, OutputDirArgs, ShapeArgs, WeightArgs,
                                  flag)
 
+log = logging.getLogger('kobert_news.evaluate')
 REPORT_FILES = ('metrics.json', 'classification_report.csv', 'classification_report.md', 'confusion_matrix.csv',
                 'misclassified.csv', 'confusion_matrix.png')
 
@@ -40,21 +42,29 @@ class EvalConfig(EvalArgs, OutputDirArgs, WeightArgs, InputArgs, ShapeArgs, File
 
 def from_weight(cfg):
     """(frame of the rows with text, true topics, probabilities, topics) by running the weight."""
+    import numpy as np
     from kobert_gluon.pipeline import Pipeline
     from kobert_news.reports.metrics import free_name
-    from preprocess import read_csv
+    from preprocess import Labelled, read_csv
     df = read_csv(cfg.data_path, cfg.encoding)
     pipeline = Pipeline.load(cfg, calib_frame=df)
-    labels = pipeline.processor.labels(df, cfg.data_path)
-    pred = pipeline.predict(df, cfg.data_path, progress=True)
-    keep = pred.has_text
-    if not keep.any():
+    texts = pipeline.processor.texts(df, cfg.data_path)
+    rows = np.flatnonzero([bool(t) for t in texts])
+    if not len(rows):
         raise UserError('no row of %s has text for mode %d' % (cfg.data_path, pipeline.processor.mode))
-    frame = df[keep].reset_index(drop=True)
-    frame.insert(0, free_name(frame, 'record'), (keep.nonzero()[0] + 1))
+    labels = pipeline.processor.labels(df, cfg.data_path, rows)  # before the model runs; rows with text only
+    data = Labelled(df.iloc[rows].reset_index(drop=True), [texts[i] for i in rows], labels, rows + 1, cfg.data_path)
+    if data.is_described_by(pipeline.predictor.meta.get('training_data')):
+        log.warning('%s is the data this weight was trained on (its %d rows, as the weight\'s description '
+                    'records): these scores do not measure accuracy on new articles; hold out data with train.py '
+                    '--test_size or --folds (the default weight\'s cross-validated accuracy is in '
+                    'weights/README.md)', cfg.data_path, len(rows))
+    pred = pipeline.predict(df, cfg.data_path, progress=True)
+    frame = data.frame
+    frame.insert(0, free_name(frame, 'record'), rows + 1)
     if pred.clusters is not None:
-        frame.insert(1, free_name(frame, 'cluster'), pred.clusters[keep])
-    return frame, [pipeline.topics[i] for i in labels[keep]], pred.probs[keep], pipeline.topics
+        frame.insert(1, free_name(frame, 'cluster'), pred.clusters[rows])
+    return frame, [pipeline.topics[i] for i in labels], pred.probs[rows], pipeline.topics
 
 
 def from_run(run_dir):
