@@ -208,6 +208,12 @@ def run(main, argv=None, interrupted='interrupted'):
     except UserError as e:
         print('error: %s' % e, file=sys.stderr)
         return 2
+    except ModuleNotFoundError as e:
+        if e.name not in LEGACY_ONLY:
+            raise
+        print('error: this command needs %s, which is not installed here: it runs in the Python 3.7 environment '
+              '(make env); the deploy path classifies export folders (--model_dir)' % e.name, file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(interrupted, file=sys.stderr)
         return 130
@@ -221,6 +227,8 @@ def run(main, argv=None, interrupted='interrupted'):
         return 2
 
 
+# What only the Python 3.7 environment has (the Gluon stack, training and reports); the deploy path lacks them.
+LEGACY_ONLY = ('mxnet', 'gluonnlp', 'sentencepiece', 'sklearn', 'scipy', 'matplotlib')
 IO_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG, errno.ENOTDIR,
              errno.EISDIR, errno.ENOENT, errno.EIO}
 
