@@ -116,20 +116,27 @@ def report(a, results, n, load):
     print('CPU: %s; 1-minute load average %.2f at the start' % (cpu_line(), load))
     print('%d YNAT headlines, batch 32; %d round(s), each figure the best of %d passes in a fresh process; '
           'median (range) over the rounds\n' % (n, a.rounds, a.repeat))
-    print('| model | engine | sentences/s | peak RSS MB |')
-    print('|---|---|---|---|')
+    print('| model | engine | sentences/s | CPU ms a sentence (all threads) | peak RSS MB |')
+    print('|---|---|---|---|---|')
     for name in a.models:
         for engine, label in ENGINES:
             rows = results.get((name, engine), [])
-            print('| %s | %s | %s | %s |' % (name, label, cell(rows, 'rate', '%.1f'), cell(rows, 'peak_mb', '%.0f')))
-    print()
+            print('| %s | %s | %s | %s | %s |' % (name, label, cell(rows, 'rate', '%.1f'), cell(rows, 'cpu_ms', '%.3f'),
+                                                cell(rows, 'peak_mb', '%.0f')))
+    print('\nratios of medians: speed (CPU time a sentence, inverted)')
     for name in a.models:
-        rate = {e: [r['rate'] for r in results.get((name, e), []) if r] for e, _ in ENGINES}
-        if all(rate.values()):
-            mid = {e: statistics.median(v) for e, v in rate.items()}
-            print('%s: engine / Gluon int8 %.2fx (goal >= 1.25x); engine / bare session %.3f, with default options '
-                  '%.3f (goal >= 0.95)' % (name, mid['onnx'] / mid['gluon'], mid['onnx'] / mid['bare'],
-                                          mid['onnx'] / mid['bare-default']))
+        mid = {}
+        for key in ('rate', 'cpu_ms'):
+            values = {e: [r[key] for r in results.get((name, e), []) if r] for e, _ in ENGINES}
+            if not all(values.values()):
+                break
+            mid[key] = {e: statistics.median(v) if key == 'rate' else 1 / statistics.median(v)
+                        for e, v in values.items()}
+        else:
+            print('%s: engine / Gluon int8 %.2fx (%.2fx), goal >= 1.25x; engine / bare session %.3f (%.3f), '
+                  'with default options %.3f (%.3f), goal >= 0.95' % tuple(
+                      [name] + [mid[k]['onnx'] / mid[k][e] for e in ('gluon', 'bare', 'bare-default')
+                                for k in ('rate', 'cpu_ms')]))
 
 
 if __name__ == '__main__':
