@@ -174,6 +174,7 @@ def read_meta(weight_path):
     if cfg.shape() != _shape(desc) or len(meta['topics']) != desc['num_classes'] or clusters != desc['num_clusters']:
         raise UserError("%s holds %s, but %s describes configuration '%s' with %d topics"
                         % (weight_path, _describe(desc), path, cfg.name, len(meta['topics'])))
+    meta.setdefault('untrained_topics', [])  # weights from before the key: none known
     return meta
 
 
@@ -185,7 +186,7 @@ def _original_meta(weight_path, path):
                         'kobert with %d keys and no centroids, needs none)'
                         % (weight_path, _describe(desc), os.path.basename(path), ORIGINAL_KEYS))
     return dict(ORIGINAL_META, format=META_FORMAT, config=MODEL_CONFIGS['kobert'].to_dict(),
-                topics=list(TOPICS), vocab=None)
+                topics=list(TOPICS), vocab=None, untrained_topics=[])
 
 
 def _invalid(meta):

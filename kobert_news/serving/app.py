@@ -176,8 +176,8 @@ def _check_columns(frame, processor, name):
 
 
 def _csv_bytes(frame, path):
-    """main.py's bytes for the frame: written by its own writer (kobert_gluon.pipeline.CsvWriter)."""
-    from kobert_gluon.pipeline import write_csv
+    """main.py's bytes for the frame: written by its own writer (kobert_news.pipeline.CsvWriter)."""
+    from kobert_news.pipeline import write_csv
     write_csv(frame, path)
     with open(path, 'rb') as f:
         return f.read()

@@ -58,7 +58,7 @@ class Service:
             raise
 
     def _load_pipeline(self):
-        from kobert_gluon.pipeline import WINDOW, Pipeline, resolve_weight
+        from kobert_news.pipeline import WINDOW, Pipeline, resolve_weight
         from kobert_gluon.weights import weight_md5
         from preprocess import read_csv
 
@@ -124,7 +124,7 @@ class Service:
         """A Future of (frame with main.py's output columns, Prediction): Pipeline.predict_frame, run
         alone in the worker, so its batches, and its numbers, are main.py's (frame: rows of the
         source from first_record on, a whole number of windows)."""
-        from kobert_gluon.pipeline import Pipeline
+        from kobert_news.pipeline import Pipeline
         pipeline = Pipeline(self.pipeline.predictor, self.pipeline.processor, top_k or self.cfg.top_k)
         return self.batcher.call(lambda: pipeline.predict_frame(frame, source, first_record=first_record))
 
@@ -133,8 +133,8 @@ class Service:
         return self.batcher.call(lambda: self.classifier.explain([article], target, steps))
 
     def prediction(self, rows):
-        """The Prediction (kobert_gluon.pipeline) of some of _classify's results."""
-        from kobert_gluon.pipeline import Prediction
+        """The Prediction (kobert_news.pipeline) of some of _classify's results."""
+        from kobert_news.pipeline import Prediction
         clusters = None
         if rows and rows[0][2] is not None:
             clusters = np.array([c for _, _, c in rows], dtype=np.int64)
