@@ -19,7 +19,8 @@ from kobert_gluon import model as model_lib
 from kobert_gluon.predictor import ClusterPlacer, check_vocab, weight_max_len
 from kobert_gluon.progress import Progress
 from kobert_gluon.tokenizer import KoBERTTokenizer
-from kobert_news.config import CLUSTER_MODES, EXPLAIN_BASELINES, EXPLAIN_MAX_STEPS, EXPLAIN_STEPS, UserError
+from kobert_news.config import (CLUSTER_MODES, EXPLAIN_BASELINES, EXPLAIN_MAX_STEPS, EXPLAIN_STEPS, UserError,
+                                no_text, target_id)
 from preprocess import with_cluster
 
 
@@ -65,12 +66,6 @@ class Explanation:
                 'words': list(self.words), 'attributions': [float(a) for a in self.attributions],
                 'words_read': self.words_read, 'logit_change': self.delta,
                 'completeness_error': self.completeness_error}
-
-
-def no_text(mode):
-    """The JSON object of a row without text for the mode: kept, unexplained."""
-    return {'text': '', 'topic': None, 'probability': None, 'target': None, 'probabilities': None,
-            'words': [], 'attributions': [], 'words_read': 0, 'reason': 'no text for mode %d' % mode}
 
 
 @contextlib.contextmanager
@@ -119,11 +114,7 @@ class Explainer:
                    predictor.placer, predictor.ctx)
 
     def topic_id(self, topic):
-        if topic is None:
-            return None
-        if topic not in self.topics:
-            raise UserError('unknown target topic %r: this weight knows %s' % (topic, ', '.join(self.topics)))
-        return self.topics.index(topic)
+        return target_id(self.topics, topic)
 
     def explain(self, texts, target=None, steps=EXPLAIN_STEPS, baseline=EXPLAIN_BASELINES[0], progress=False):
         """An Explanation per article text (the mode's text, as Predictor.predict_articles takes it),

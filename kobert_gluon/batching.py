@@ -24,10 +24,13 @@ class Batcher:
 
     def batches(self, texts, progress=False, desc='predict'):
         """(rows, tokens, valid_length) per batch; rows are the batch's positions in texts."""
-        ids = self.encode(texts)
+        return self.id_batches(self.encode(texts), progress, desc)
+
+    def id_batches(self, ids, progress=False, desc='predict'):
+        """(rows, tokens, valid_length) per batch of token id lists ([CLS] ... [SEP]), sorted by length."""
         order = np.argsort([len(x) for x in ids], kind='stable')
         starts = range(0, len(order), self.batch_size)
         for start in Progress(starts, desc=desc, unit='batch') if progress else starts:
             rows = order[start:start + self.batch_size]
-            tokens, lengths = self._pad([ids[i] for i in rows])
+            tokens, lengths = self._pad([np.asarray(ids[i], dtype=np.int32) for i in rows])
             yield rows, tokens.as_in_context(self.ctx), lengths.astype('float32').as_in_context(self.ctx)

@@ -141,11 +141,28 @@ class Predictor:
     def predict_proba(self, texts, progress=False, clusters=None):
         """(len(texts), topics) probabilities of model texts, in the order given; clusters: the
         cluster id of each text (mode 5)."""
-        probs = np.zeros((len(texts), len(self.topics)), dtype=np.float32)
-        for rows, tokens, lengths in self.batcher.batches(texts, progress):
+        return self._run(self.batcher.batches(texts, progress), len(texts), clusters)
+
+    def predict_ids(self, ids, clusters=None):
+        """(len(ids), topics) probabilities of token id lists ([CLS] ... [SEP], at most max_len)."""
+        return self._run(self.batcher.id_batches(ids), len(ids), clusters)
+
+    def _run(self, batches, n, clusters):
+        probs = np.zeros((n, len(self.topics)), dtype=np.float32)
+        for rows, tokens, lengths in batches:
             out = self.net(*self._inputs(tokens, lengths, rows, clusters))
             probs[rows] = mx.nd.softmax(out, axis=-1).asnumpy()
         return probs
+
+    def piece_ids(self, texts):
+        """The token ids of each text alone, without [CLS] and [SEP]."""
+        return [self.tokenizer.vocab[self.tokenizer.tokenize(t)] for t in texts]
+
+    def special_ids(self):
+        """{'cls', 'sep', 'pad', 'mask'} -> token id."""
+        vocab = self.tokenizer.vocab
+        return {k: vocab[getattr(vocab, name)] for k, name in
+                (('cls', 'cls_token'), ('sep', 'sep_token'), ('pad', 'padding_token'), ('mask', 'mask_token'))}
 
 
 class ClusterPlacer:

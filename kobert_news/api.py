@@ -2,7 +2,7 @@
 service calls."""
 import numpy as np
 
-from kobert_news.config import EXPLAIN_BASELINES, EXPLAIN_STEPS
+from kobert_news.config import EXPLAIN_STEPS
 from kobert_news.options import PredictConfig
 
 
@@ -11,7 +11,7 @@ class Classifier:
 
     def __init__(self, pipeline):
         self.pipeline = pipeline
-        self._explainer = None
+        self._explainers = {}  # method -> explainer
 
     @classmethod
     def load(cls, weight_path=None, precision='fp32', calib_articles=None, **options):
@@ -39,23 +39,27 @@ class Classifier:
         pred = self.pipeline.predict(self.pipeline.articles_frame(articles), 'the articles')
         return results(pred, self.topics, top_k, self.mode)
 
-    def explain(self, articles, target=None, steps=EXPLAIN_STEPS, baseline=EXPLAIN_BASELINES[0]):
+    def explain(self, articles, target=None, steps=EXPLAIN_STEPS, baseline=None, method=None):
         """Why each article got its topic: one JSON-ready object per article, in order, as explain.py
         --format json writes them: {'text', 'topic', 'probability', 'target', 'probabilities': {topic:
-        p}, 'words', 'attributions' (one per word), 'words_read', 'logit_change', 'completeness_error'};
-        an article without text gets topic None and a reason. target: a topic name (default: each
-        article's predicted topic). Seconds per article (steps x the model's cost): a server should
-        answer one such request at a time. UserError for a bad target, steps or baseline."""
+        p}, 'words', 'attributions' (one per word), 'words_read', 'method', 'baseline'}, and with
+        integrated gradients 'logit_change' and 'completeness_error'; an article without text gets
+        topic None and a reason. target: a topic name (default: each article's predicted topic).
+        method (kobert_news.explain): 'occlusion' (an export folder's default and only method: one
+        batched run of the article and a copy per word) or 'integrated_gradients' (a weight file's
+        default: seconds per article, steps x the model's cost, so a server should answer one such
+        request at a time). UserError for a bad target, method, steps or baseline."""
         texts = self.pipeline.processor.texts(self.pipeline.articles_frame(articles), 'the articles')
-        return self.explainer.results(texts, target, steps, baseline, text_mode=self.mode)
+        return self.explainer(method).results(texts, target, baseline, steps, text_mode=self.mode)
 
-    @property
-    def explainer(self):
-        """The weight's plain fp32 graph for integrated gradients, loaded on first use."""
-        if self._explainer is None:
-            from kobert_gluon.attribution import Explainer
-            self._explainer = Explainer.from_predictor(self.pipeline.predictor)
-        return self._explainer
+    def explainer(self, method=None):
+        """The explainer of this model by a method (kobert_news.explain), made on first use: integrated
+        gradients load the weight's plain fp32 graph."""
+        from kobert_news.explain import check_method, for_engine, is_onnx
+        method = check_method(method, is_onnx(self.pipeline.engine))
+        if method not in self._explainers:
+            self._explainers[method] = for_engine(self.pipeline.engine, method)
+        return self._explainers[method]
 
     def classify_frame(self, df, top_k=None):
         """A DataFrame with the weight's columns in, the same with main.py's output columns added."""

@@ -62,6 +62,10 @@ class ModelDirArgs(Options):
     model_dir: str = flag(help='an export folder (export.py --to onnx): classify with ONNX Runtime, no MXNet '
                                'needed (--precision int8 runs its model_int8.onnx)')
 
+    def check_source(self):
+        if self.model_dir and getattr(self, 'gluon_weight_path', None):
+            raise UserError('--model_dir and --gluon_weight_path both name the model: give one of them')
+
 
 @dataclass
 class InferenceArgs(Options):
@@ -245,7 +249,3 @@ class StreamArgs(Options):
 class PredictConfig(WeightArgs, ModelDirArgs, InputArgs, ShapeArgs, FilesArgs, InferenceArgs, OutputArgs,
                     StreamArgs):
     """A prediction job (main.py)."""
-
-    def check_source(self):
-        if self.model_dir and self.gluon_weight_path:
-            raise UserError('--model_dir and --gluon_weight_path both name the model: give one of them')

@@ -9,9 +9,10 @@ from tests.conftest import ROOT
 
 PACKAGES = ('kobert_news', 'kobert_gluon', 'preprocess')
 # Lower layers never import higher ones (function-level imports included).
-# The engines (the Gluon predictor, ONNX Runtime) sit below the pipeline, which runs over either.
+# The engines (the Gluon predictor, ONNX Runtime) sit below the pipeline, which runs over either;
+# the explanations run over an engine too, for the front ends.
 LAYERS = [('kobert_news.config', 'kobert_news.options', 'kobert_news.flags'), ('preprocess',),
-          ('kobert_gluon', 'kobert_news.engines'), ('kobert_news.pipeline',),
+          ('kobert_gluon', 'kobert_news.engines'), ('kobert_news.pipeline',), ('kobert_news.explain',),
           ('kobert_news.reports', 'kobert_news.api', 'kobert_news.serving'), ('kobert_news.cli', 'kobert_news'),
           ('<root>',)]
 MAX_LINES = 300
@@ -148,10 +149,11 @@ def test_predicting_from_texts_loads_no_pandas():
 
 
 def test_the_pipeline_and_the_onnx_engine_load_no_mxnet():
-    """The deploy path has no MXNet: the pipeline and the ONNX Runtime engine import none of the Gluon
-    stack (the Gluon predictor is imported only when a weight file is used)."""
+    """The deploy path has no MXNet: the pipeline, the ONNX Runtime engine and the explanations by
+    occlusion import none of the Gluon stack (the Gluon predictor is imported only when a weight file is used)."""
     code = ('import sys; sys.path.insert(0, %r)\n'
             'import kobert_news.pipeline, kobert_news.engines.onnx, kobert_news.engines.folder, kobert_news.api\n'
+            'import kobert_news.explain, kobert_news.explain.occlusion, kobert_news.cli.explain\n'
             'print(sorted(m for m in ("mxnet", "gluonnlp", "torch", "kobert_gluon.predictor") if m in sys.modules))'
             % ROOT)
     done = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=120)

@@ -1,12 +1,17 @@
-"""Why this topic? Explain each article's prediction word by word (integrated gradients).
+"""Why this topic? Explain each article's prediction word by word.
 
     python explain.py --data_path in.csv --save_path report.html        # one self-contained page
     python explain.py --data_path in.csv --save_path out.json --format json
     python explain.py --data_path in.csv --target economy --steps 100   # prints a line per article
+    kobert-news explain --model_dir D --data_path in.csv                # an export folder: no MXNet
 
-Each word of the article's text (whitespace-separated) gets its share of the change in the topic's
-logit from a baseline, where every token but [CLS] and [SEP] is [PAD] (or [MASK]), to the article.
-Computed on the weight's plain fp32 graph; --batch_size is the number of path points per pass.
+Two methods (kobert_news.explain). Integrated gradients, a weight file's default: each word of the
+article's text (whitespace-separated) gets its share of the change in the topic's logit from a
+baseline, where every token but [CLS] and [SEP] is [PAD] (or [MASK]), to the article; computed on
+the weight's plain fp32 graph, --batch_size path points per pass. Occlusion, an export folder's
+(ONNX Runtime gives no gradients) and --method occlusion on a weight file: each word's attribution
+is the drop in the topic's probability when the word is removed (or its tokens replaced by [MASK]
+or [PAD]); the article and its copies run as batches of --batch_size.
 """
 import json
 import sys
@@ -15,9 +20,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from kobert_news.cli.common import commands, guard_outputs, parse
-from kobert_news.config import EXPLAIN_BASELINES, EXPLAIN_MAX_STEPS, EXPLAIN_STEPS, TOPICS, UserError, sample_csv
-from kobert_news.options import (FilesArgs, FormatArgs, InputArgs, Options, OutputArgs, ShapeArgs, WeightArgs,
-                                  flag)
+from kobert_news.config import (EXPLAIN_BASELINES, EXPLAIN_MAX_STEPS, EXPLAIN_METHODS, EXPLAIN_STEPS,
+                                OCCLUSION_BASELINES, TOPICS, UserError, sample_csv)
+from kobert_news.options import (FilesArgs, FormatArgs, InputArgs, ModelDirArgs, Options, OutputArgs, ShapeArgs,
+                                 WeightArgs, flag)
 
 SNIPPET = 40   # characters of the text printed beside each explanation
 TOP_WORDS = 3  # words printed per article
@@ -26,15 +32,20 @@ TOP_WORDS = 3  # words printed per article
 @dataclass
 class ExplainArgs(Options):
     """Explanations"""
-    steps: int = flag(EXPLAIN_STEPS, help='points on the integrated-gradients path (Gauss-Legendre)',
+    method: str = flag(help='occlusion (no gradients: the only method for --model_dir) or integrated_gradients '
+                            '(default for a weight file)', choices=EXPLAIN_METHODS)
+    steps: int = flag(EXPLAIN_STEPS, help='integrated gradients: points on the path (Gauss-Legendre)',
                       low=1, high=EXPLAIN_MAX_STEPS)
     target: str = flag(help="topic to explain (default: each article's predicted topic)", choices=TOPICS)
-    baseline: str = flag(EXPLAIN_BASELINES[0], help='token whose embedding replaces every word in the baseline',
-                         choices=EXPLAIN_BASELINES)
+    baseline: str = flag(help='what stands in for a word: occlusion %s (default %s); integrated gradients: the '
+                              'embedding of %s (default %s) at every word'
+                              % ('/'.join(OCCLUSION_BASELINES), OCCLUSION_BASELINES[0], '/'.join(EXPLAIN_BASELINES),
+                                 EXPLAIN_BASELINES[0]),
+                         choices=tuple(dict.fromkeys(OCCLUSION_BASELINES + EXPLAIN_BASELINES)))
 
 
 @dataclass
-class ExplainConfig(WeightArgs, InputArgs, ShapeArgs, FilesArgs, OutputArgs, ExplainArgs, FormatArgs):
+class ExplainConfig(WeightArgs, ModelDirArgs, InputArgs, ShapeArgs, FilesArgs, OutputArgs, ExplainArgs, FormatArgs):
     """An explanation job (explain.py)."""
     FLAGS = {'format': dict(help='html (one page) or json (one object per row); default: json for a .json '
                                  '--save_path, else html', choices=('html', 'json'))}
@@ -46,33 +57,34 @@ def main(argv=None):
 
 
 def explain_csv(cfg, out=None):
-    from kobert_gluon.attribution import Explainer
-    from kobert_news.pipeline import resolve_weight
-    from kobert_gluon.predictor import text_mode
-    from kobert_gluon.weights import centroids_path, meta_path
-    from preprocess import NewsProcessor, read_csv
+    from kobert_news.explain import check_baseline, check_method, load
+    from kobert_news.pipeline import model_files, processor_of
+    from preprocess import read_csv
     from preprocess.processor import warn_no_text
 
     data = cfg.data_path or sample_csv()
     if not data:
         raise UserError('give the CSV to explain with --data_path')
-    weight = resolve_weight(cfg.gluon_weight_path)
-    guard_outputs([cfg.save_path], [data, weight, meta_path(weight), centroids_path(weight)])
+    baseline = check_baseline(check_method(cfg.method, onnx=bool(cfg.model_dir)), cfg.baseline)
+    guard_outputs([cfg.save_path], [data] + model_files(cfg))
     df = read_csv(data, cfg.encoding)
-    explainer = Explainer.from_weight(weight, cfg.kobert_dir, cfg.max_len, cfg.batch_size, cfg.cache_dir)
+    explainer = load(cfg)
     explainer.topic_id(cfg.target)  # an unknown target fails before any work
-    meta = explainer.meta
-    processor = NewsProcessor.from_args(cfg, text_mode(meta, cfg.mode), explainer.topics, meta.get('base_mode', 3))
+    processor = processor_of(cfg, explainer.meta)
     texts = processor.texts(df, data)
     empty = np.flatnonzero([not t for t in texts])
     if len(empty) == len(texts):
         raise UserError('no row of %s has text for mode %d' % (data, processor.mode))
     if len(empty):
         warn_no_text(empty + 1, data, 'left unexplained')
-    results = explainer.results(texts, cfg.target, cfg.steps, cfg.baseline, progress=True, text_mode=processor.mode)
+    results = explainer.results(texts, cfg.target, baseline, cfg.steps, progress=True, text_mode=processor.mode)
     if cfg.save_path:
-        write(results, cfg, details='%s, %d rows; weight %s (mode %d); %d steps, %s baseline'
-                                    % (data, len(df), weight, processor.mode, cfg.steps, cfg.baseline))
+        how = '%s, %s baseline' % (explainer.method.replace('_', ' '), baseline)
+        if explainer.method == 'integrated_gradients':
+            how += ', %d steps' % cfg.steps
+        write(results, cfg, details='%s, %d rows; %s %s (mode %d); %s'
+                                    % (data, len(df), 'export' if cfg.model_dir else 'weight',
+                                       cfg.model_dir or cfg.gluon_weight_path, processor.mode, how))
         print('wrote %d explanations to %s' % (len(results), cfg.save_path), file=sys.stderr)
     else:
         print_lines(results, out or sys.stdout)

@@ -79,7 +79,10 @@ class OnnxEngine:
 
     def batches(self, texts, progress=False):
         """(rows, input feed) per batch, texts sorted by length as the Gluon predictor batches them."""
-        ids = self.encode(texts)
+        return self.id_batches(self.encode(texts), progress)
+
+    def id_batches(self, ids, progress=False):
+        """(rows, input feed) per batch of token id lists ([CLS] ... [SEP]), sorted by length."""
         order = np.argsort([len(x) for x in ids], kind='stable')
         starts = range(0, len(order), self.batch_size)
         if progress:
@@ -98,21 +101,40 @@ class OnnxEngine:
     def predict_proba(self, texts, progress=False, clusters=None):
         """(len(texts), topics) probabilities of model texts, in the order given; clusters: each
         text's cluster id (mode 5)."""
-        probs = np.zeros((len(texts), len(self.topics)), dtype=np.float32)
-        for rows, feed in self.batches(list(texts), progress):
+        return self._run(self.batches(list(texts), progress), len(texts), clusters)
+
+    def predict_ids(self, ids, clusters=None):
+        """(len(ids), topics) probabilities of token id lists ([CLS] ... [SEP], at most max_len)."""
+        return self._run(self.id_batches(ids), len(ids), clusters)
+
+    def _run(self, batches, n, clusters):
+        probs = np.zeros((n, len(self.topics)), dtype=np.float32)
+        for rows, feed in batches:
             if 'cluster_ids' in self.inputs:
                 feed['cluster_ids'] = np.asarray(clusters, dtype=np.int64)[rows]
             logits = self.session.run(['logits'], {k: v for k, v in feed.items() if k in self.inputs})[0]
             probs[rows] = softmax(logits)
         return probs
 
+    def piece_ids(self, texts):
+        """The token ids of each text alone, without [CLS] and [SEP] (at most max_len of them)."""
+        return [e.ids for e in self.tokenizer.encode_batch(list(texts), add_special_tokens=False)]
+
+    def special_ids(self):
+        """{'cls', 'sep', 'pad', 'mask'} -> token id."""
+        return {k: self.tokenizer.token_to_id('[%s]' % k.upper()) for k in ('cls', 'sep', 'pad', 'mask')}
+
+    def place(self, texts):
+        """Modes 4 and 5: (model texts, cluster ids) of articles, from the export's centroids."""
+        from preprocess import with_cluster
+        ids = self.placer.place(texts)
+        return (with_cluster(texts, ids) if self.mode == 4 else list(texts)), ids
+
     def predict_articles(self, texts, progress=False):
         """(probabilities, cluster ids or None) for articles' mode text; modes 4 and 5 place the
         articles in the weight's clusters here."""
         if self.mode in CLUSTER_MODES:
-            from preprocess import with_cluster
-            ids = self.placer.place(texts)
-            model_texts = with_cluster(texts, ids) if self.mode == 4 else list(texts)
+            model_texts, ids = self.place(texts)
             return self.predict_proba(model_texts, progress, clusters=ids if self.mode == 5 else None), ids
         return self.predict_proba(texts, progress), None
 

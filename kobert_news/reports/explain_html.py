@@ -1,11 +1,13 @@
 """The "Why this topic?" report: one self-contained HTML page (no script, no outside resource) with
 each article's predicted topic, its topic probabilities as bars, and its words shaded by attribution.
-It renders the JSON objects explain.py writes (kobert_gluon.attribution.Explanation.to_dict)."""
+It renders the JSON objects explain.py writes (kobert_news.explain: occlusion or integrated gradients)."""
 import html
 
 from kobert_news.config import TOPICS_KO
 from kobert_news.reports.fonts import STACK, embedded_font_face
 
+METHOD_NAMES = {'integrated_gradients': 'integrated gradients', 'occlusion': 'word occlusion'}
+OCCLUDED = {'remove': 'removed', 'mask': 'replaced by [MASK]', 'pad': 'replaced by [PAD]'}
 # Words past max_len are shown (greyed) up to this many, then counted: a 100,000-character article
 # makes no 15,000-span report.
 UNREAD_SHOWN = 60
@@ -73,8 +75,12 @@ def _article(n, result):
         notes.append('words shaded for %s' % topic_name(result['target']))
     if result['words_read'] < len(result['words']):
         notes.append('%d of %d words read (max_len); the rest count 0' % (result['words_read'], len(result['words'])))
-    notes.append('attributions sum to the logit change %+.3f (relative error %.1e)'
-                 % (result['logit_change'], result['completeness_error']))
+    if result.get('logit_change') is not None:
+        notes.append('attributions sum to the logit change %+.3f (relative error %.1e)'
+                     % (result['logit_change'], result['completeness_error']))
+    elif result.get('method') == 'occlusion':
+        notes.append("each word's value: the drop in the topic's probability when it is %s"
+                     % OCCLUDED.get(result.get('baseline'), 'taken out'))
     return '<article>%s%s%s<p class="note">%s</p></article>' % (
         head, _bars(result), _words(result), html.escape('; '.join(notes)))
 
@@ -88,13 +94,19 @@ def _shown_text(results):
     return ''.join(parts) + '가나다 0123456789.,:;+-()#%'
 
 
+def method_name(results):
+    """How the results were computed, in words: the method of those explained (explain.py runs one)."""
+    methods = {r.get('method', 'integrated_gradients') for r in results if r.get('topic') is not None}
+    return ' and '.join(METHOD_NAMES.get(m, m) for m in sorted(methods)) or 'no article explained'
+
+
 def render(results, title='Why this topic?', details=''):
     """The report's HTML for explain.py's JSON objects; details: one line about the run."""
     legend = ('<p class="legend note">Each article: its predicted topic and probability, every topic\'s '
               'probability, and its words shaded by how much they raised '
               '<span class="w" style="background:%s">this topic</span> or lowered '
-              '<span class="w" style="background:%s">it</span> (integrated gradients; hover a word for '
-              'its value).</p>' % (_color(1, 1), _color(-1, 1)))
+              '<span class="w" style="background:%s">it</span> (%s; hover a word for '
+              'its value).</p>' % (_color(1, 1), _color(-1, 1), html.escape(method_name(results))))
     body = ''.join(_article(n, r) for n, r in enumerate(results, 1))
     return ('<!DOCTYPE html>\n<html lang="ko"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
