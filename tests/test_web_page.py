@@ -133,6 +133,10 @@ def test_article_is_classified_and_explained(browser, page, classifier, tmp_path
     shades = browser.execute_script("return Array.from(document.querySelectorAll('#words .w')).map("
                                     "s => getComputedStyle(s).backgroundColor)")
     assert len(set(shades)) > 2 and 'rgba(0, 0, 0, 0)' not in shades
+    # The legend names the answer's method; a weight file's is integrated gradients, which has steps.
+    assert expected['method'] == 'integrated_gradients'
+    assert by_id(browser, 'method').text == 'integrated gradients' and by_id(browser, 'steps-field').get_attribute(
+        'hidden') is None
     # Hangul is drawn with the font the app serves, and nothing came from elsewhere.
     faces = browser.execute_async_script("const done = arguments[0]; document.fonts.load("
                                          "'16px \"KoNews Hangul\"', '가').then(f => done(f.length), () => done(-1));")

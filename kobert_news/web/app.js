@@ -128,7 +128,18 @@
     return 'rgba(' + (value > 0 ? '37,99,235' : '220,38,38') + ',' + alpha.toFixed(3) + ')';
   }
 
+  // How an answer's attributions were computed (its "method" and "baseline"; integrated gradients
+  // where a server does not say): occlusion's values are drops of the topic's probability.
+  const OCCLUDED = { remove: 'removed', mask: 'replaced by [MASK]', pad: 'replaced by [PAD]' };
+  function noteMethod(result) {
+    const occlusion = result.method === 'occlusion';
+    $('method').textContent = occlusion ? 'word occlusion: how much the topic\'s probability drops when the word is '
+      + (OCCLUDED[result.baseline] || 'taken out') : 'integrated gradients';
+    $('steps-field').hidden = occlusion;  // occlusion has no integration path
+  }
+
   function drawWords(result) {
+    noteMethod(result);
     const box = $('words');
     box.replaceChildren();
     const { words, attributions, words_read: read } = result;
