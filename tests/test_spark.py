@@ -34,7 +34,26 @@ def read_parts(folder, fmt='csv'):
     parts = sorted(glob.glob(os.path.join(str(folder), 'part-*')))
     if fmt == 'parquet':
         return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
-    return pd.concat([pd.read_csv(p, dtype=str, keep_default_na=False) for p in parts], ignore_index=True)
+    return pd.concat([pd.read_csv(p, dtype=str, keep_default_na=False, encoding='utf-8-sig') for p in parts],
+                     ignore_index=True)
+
+
+def snapshot(folder):
+    """Every file under folder (relative name -> bytes)."""
+    return {os.path.relpath(os.path.join(d, n), str(folder)): open(os.path.join(d, n), 'rb').read()
+            for d, _, names in os.walk(str(folder)) for n in names}
+
+
+def assert_main_pys_format(folder, main_csv):
+    """Each part file is in main.py's CSV format: its .csv name, UTF-8 with a BOM, then main.py's
+    header line, and probabilities with 6 decimals."""
+    header = open(str(main_csv), 'rb').read().split(b'\n', 1)[0] + b'\n'
+    parts = sorted(glob.glob(os.path.join(str(folder), 'part-*')))
+    assert parts and all(p.endswith('.csv') for p in parts), parts
+    for part in parts:
+        assert open(part, 'rb').read(len(header)) == header, part
+    probabilities = read_parts(folder)['probability']
+    assert probabilities[probabilities != ''].str.fullmatch(r'0\.\d{6}|1\.000000').all()
 
 
 def assert_same_as_main(got, expected):
@@ -88,6 +107,7 @@ def test_spark_gives_main_pys_topics_once_per_row(spark, inputs, tmp_path, kober
     # one pipeline per Python worker (local[2]: two at most), kept across batches and tasks
     assert 1 <= counts['loads'] <= 2 and counts['batches'] >= 12
     assert_same_as_main(read_parts(out), expected)
+    assert_main_pys_format(out, bom.parent / 'main.csv')
 
     out = tmp_path / 'parquet'
     counts = classify(PredictConfig(kobert_dir=kobert_home), str(cp949), str(out), fmt='parquet', spark=spark)
@@ -142,29 +162,50 @@ def test_without_java_one_error_line(tmp_path):
         'install one, e.g. apt-get install openjdk-17-jre-headless']
 
 
+def start_and_kill(cmd, env, out):
+    """Start the job in its own process group; kill the whole group (driver, JVM, Python workers) once
+    a task has committed its part file into the job's temporary folder beside out."""
+    staging = out.parent / ('.%s.incomplete' % out.name)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = time.time() + 300
+        while time.time() < deadline and proc.poll() is None and not glob.glob(str(staging / '_temporary/0/task_*')):
+            time.sleep(0.1)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL and glob.glob(str(staging / '_temporary/0/task_*')), \
+        'the job ended before a task had committed'
+
+
 def test_a_killed_job_run_again_gives_each_row_once(tmp_path, kobert_home):
-    """The whole process group (driver, JVM, Python workers) killed once a task has committed: no
-    part file is published; the same command run again writes every row once."""
+    """A job killed once a task has committed publishes nothing; the same command run again writes
+    every row once. Then an --overwrite job killed midway leaves the finished output as it was, and
+    run again replaces it, each new row once, with nothing of the job's own left beside it."""
     data, out = tmp_path / 'in.csv', tmp_path / 'out'
     headlines(600).to_csv(data, index=False)
     cmd = [sys.executable, os.path.join(ROOT, 'spark_predict.py'), '--input', str(data), '--output', str(out),
            '--master', 'local[2]', '--partitions', '6', '--batch_rows', '25']
     env = dict(os.environ, KOBERT_HOME=kobert_home)
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    try:
-        deadline = time.time() + 300
-        while time.time() < deadline and proc.poll() is None and not glob.glob(str(out / '_temporary/0/task_*')):
-            time.sleep(0.1)
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-    assert proc.returncode == -signal.SIGKILL and glob.glob(str(out / '_temporary/0/task_*')), \
-        'the job ended before a task had committed'
-    assert not glob.glob(str(out / 'part-*')) and not (out / '_SUCCESS').exists()
+    start_and_kill(cmd, env, out)
+    assert not out.exists()
 
     r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
-    assert 'holds an unfinished output (an interrupted job): writing it again' in r.stderr
+    assert 'an interrupted job' in r.stderr
     got = read_parts(out)
     assert len(got) == 600 and got['id'].is_unique and (out / '_SUCCESS').exists()
-    assert not (out / '_temporary').exists()
+    assert sorted(os.listdir(str(tmp_path))) == ['in.csv', 'out']
+
+    old = snapshot(out)
+    again = headlines(400)
+    again['id'] = 'b' + again['id']
+    again.to_csv(data, index=False)
+    start_and_kill(cmd + ['--overwrite'], env, out)
+    assert snapshot(out) == old  # the finished output, untouched
+
+    r = subprocess.run(cmd + ['--overwrite'], env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    got = read_parts(out)
+    assert len(got) == 400 and got['id'].is_unique and set(got['id']) == set(again['id'])
+    assert sorted(os.listdir(str(tmp_path))) == ['in.csv', 'out'] and (out / '_SUCCESS').exists()

@@ -4,8 +4,11 @@ The driver checks what it can before any job (Java, the weight and its vocabular
 input's encoding and columns, the output folder), ships the weight (with its .json and centroids)
 and KoBERT's vocabulary to the executors (SparkContext.addFile), and classifies the rows with
 mapInPandas: each executor's Python worker loads the pipeline once (kobert_news.spark.worker).
-Spark's output committer writes the result: the part files and _SUCCESS appear only once every
-task has finished, so an interrupted job leaves no partial output behind its _temporary folder.
+Spark's output committer writes the result into a folder beside the output (.<name>.incomplete):
+the part files and _SUCCESS appear there only once every task has finished, and only then does
+that folder replace the output. An interrupted job leaves the output as it was (none, or the
+finished one --overwrite was replacing); the same command run again completes it. CSV part files
+are main.py's CSV (kobert_news.spark.worker.csv_text).
 """
 import functools
 import hashlib
@@ -17,6 +20,7 @@ from kobert_news.config import CLUSTER_MODES, UserError
 from kobert_news.spark.worker import Job, classify_batches
 
 CALIB_ROWS = 1024  # int8/bf16 are prepared on the input's first rows, as main.py does
+CSV_SCHEMA = 'value string'  # a CSV job's rows: one text per Arrow batch, written as it is
 
 
 def classify(cfg, input, output, master=None, fmt='csv', partitions=0, overwrite=False, batch_rows=4096,
@@ -42,25 +46,28 @@ def classify(cfg, input, output, master=None, fmt='csv', partitions=0, overwrite
     encoding = inputs.check_files(files, processor, cfg.encoding, output) if files else (cfg.encoding or 'utf-8')
     spark = spark or engine.session(master)
     try:
-        mode = engine.output_mode(spark, output, overwrite)
+        target = engine.Output(spark, output, overwrite)
         df = inputs.read(spark, files or input, encoding)
         processor.texts(pd.DataFrame(columns=df.columns), input)  # a missing column, named
         top_k = min(cfg.top_k or 1, len(meta['topics']))
         schema = output_schema(df.schema, meta['mode'], top_k)
         calib = calibration(cfg, processor, df) if cfg.precision != 'fp32' else None
-        job = make_job(spark.sparkContext, cfg, [weight] + tokenizer.paths, weight_md5(weight), schema.names, calib)
+        job = make_job(spark.sparkContext, cfg, [weight] + tokenizer.paths, weight_md5(weight), schema.names, calib,
+                       fmt)
         spark.conf.set('spark.sql.execution.arrow.maxRecordsPerBatch', str(batch_rows))
-        out = spread(spark, df, partitions).mapInPandas(functools.partial(classify_batches, job), schema)
-        writer = out.write.mode(mode)
-        if fmt == 'csv':
-            writer.option('header', True).option('escape', '"').csv(output)
+        out = spread(spark, df, partitions).mapInPandas(functools.partial(classify_batches, job),
+                                                       CSV_SCHEMA if fmt == 'csv' else schema)
+        writer = out.write.mode(target.mode)
+        if fmt == 'csv':  # each partition's text, already main.py's CSV
+            writer.text(target.staging.toString())
         else:
-            writer.parquet(output)
+            writer.parquet(target.staging.toString())
         counts = {name: c.value for name, c in job.counters.items()}
-        counts['parts'] = len(engine.part_files(spark, output))
         if counts['rows'] and counts['unclassified'] == counts['rows']:
-            engine.remove_output(spark, output)
+            target.discard()
             raise UserError('no row of %s has text for mode %d' % (input, processor.mode))
+        target.publish('.csv' if fmt == 'csv' else None)
+        counts['parts'] = len(engine.part_files(spark, output))
         return counts
     except engine.spark_errors() as e:
         raise engine.user_error(e) from None
@@ -95,7 +102,7 @@ def calibration(cfg, processor, df):
     return frame[processor.needed_columns()].fillna('').reset_index(drop=True)
 
 
-def make_job(sc, cfg, files, md5, columns, calib):
+def make_job(sc, cfg, files, md5, columns, calib, fmt='csv'):
     """Ship the weight (files[0]) with its description and centroids, and the vocabulary (the rest);
     the Job that finds them."""
     from kobert_gluon.weights import centroids_path, meta_path
@@ -108,7 +115,7 @@ def make_job(sc, cfg, files, md5, columns, calib):
     key = hashlib.md5(repr((md5, sorted(options.items()), None if calib is None else calib.values.tolist()))
                       .encode('utf-8')).hexdigest()
     counters = {name: sc.accumulator(0) for name in ('rows', 'unclassified', 'batches', 'loads')}
-    return Job(os.path.basename(weight), options, key, list(columns), calib, counters)
+    return Job(os.path.basename(weight), options, key, list(columns), calib, counters, fmt == 'csv')
 
 
 def spread(spark, df, partitions=0):

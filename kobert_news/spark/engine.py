@@ -78,32 +78,84 @@ def _fs(spark, path):
     return p.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), p
 
 
-def output_mode(spark, path, overwrite=False):
-    """Spark's save mode for the output folder (on any file system Hadoop reaches):
-    - missing or empty: written;
-    - a finished Spark output (_SUCCESS): replaced only with --overwrite;
-    - an unfinished one (an interrupted job: only Spark's files, no _SUCCESS): written again;
-    - a file, or a folder holding anything else: refused, even with --overwrite."""
-    fs, p = _fs(spark, path)
-    if not fs.exists(p):
-        return 'errorifexists'
+def _beside(fs, out, what):
+    """The job's own folder beside the output: .<name>.<what> (hidden, so that globs over the parent skip it)."""
+    return fs.makeQualified(out).getParent().suffix('/.%s.%s' % (out.getName(), what))
+
+
+def _only_spark_files(fs, p, path):
+    """The names in folder p, after checking that they are all Spark's (else a UserError)."""
     if not fs.getFileStatus(p).isDirectory():
-        raise UserError('--output %s is a file: give a folder (Spark writes part files into it)' % path)
+        raise UserError('%s is a file: give a folder (Spark writes part files into it)' % path)
     names = [s.getPath().getName() for s in fs.listStatus(p)]
     foreign = sorted(n for n in names if not SPARK_FILES.match(n))
     if foreign:
-        raise UserError('--output %s holds files that are not a Spark output (%s): choose another folder'
+        raise UserError('%s holds files that are not a Spark output (%s): choose another folder'
                         % (path, ', '.join(foreign[:5])))
-    if '_SUCCESS' in names and not overwrite:
-        raise UserError('--output %s holds a finished output: pass --overwrite to replace it' % path)
-    if names and '_SUCCESS' not in names:
-        log.warning('%s holds an unfinished output (an interrupted job): writing it again', path)
-    return 'overwrite'
+    return names
 
 
-def remove_output(spark, path):
-    fs, p = _fs(spark, path)
-    fs.delete(p, True)
+class Output:
+    """The output folder and the job's own folders beside it: the job writes into .<name>.incomplete
+    and, once Spark has committed every task there, publish() swaps it in. The finished output
+    stays whole until then, whatever happens to the job."""
+
+    def __init__(self, spark, path, overwrite=False):
+        """Checks the output folder (on any file system Hadoop reaches):
+        - missing or empty: written;
+        - a finished Spark output (_SUCCESS): replaced only with --overwrite;
+        - an unfinished one (only Spark's files, no _SUCCESS): replaced;
+        - a file, or a folder holding anything else: refused, even with --overwrite.
+        A job killed between publish's two renames is completed here first."""
+        self.path = path
+        self.fs, p = _fs(spark, path)
+        self.out = self.fs.makeQualified(p)
+        self.staging, self.replaced = _beside(self.fs, self.out, 'incomplete'), _beside(self.fs, self.out, 'replaced')
+        fs = self.fs
+        if fs.exists(self.replaced):
+            _only_spark_files(fs, self.replaced, self.replaced.toString())
+            if fs.exists(self.out):  # the new output was in place: the old one's removal was left
+                fs.delete(self.replaced, True)
+            else:
+                log.warning('%s was moved aside by a job stopped while replacing it: putting it back', path)
+                self._rename(self.replaced, self.out)
+        if fs.exists(self.out):
+            names = _only_spark_files(fs, self.out, '--output %s' % path)
+            if '_SUCCESS' in names and not overwrite:
+                raise UserError('--output %s holds a finished output: pass --overwrite to replace it' % path)
+        self.mode = 'errorifexists'
+        if fs.exists(self.staging):
+            _only_spark_files(fs, self.staging, self.staging.toString())
+            log.warning('%s holds an interrupted job\'s output: writing it again', self.staging.toString())
+            self.mode = 'overwrite'
+
+    def _rename(self, src, dst):
+        if not self.fs.rename(src, dst):
+            raise UserError('could not move %s to %s' % (src.toString(), dst.toString()))
+
+    def publish(self, extension=None):
+        """The staging folder becomes the output: its part files renamed to end in `extension`, then
+        the old output (if any) moved aside, the new one moved in, and the old one removed."""
+        fs = self.fs
+        if extension:
+            for status in fs.listStatus(self.staging):
+                name = status.getPath().getName()
+                if name.startswith('part-') and not name.endswith(extension):
+                    stem = name.rsplit('.', 1)[0] if '.' in name else name
+                    self._rename(status.getPath(), self.staging.suffix('/' + stem + extension))
+        if not fs.exists(self.out):
+            self._rename(self.staging, self.out)
+            return
+        self._rename(self.out, self.replaced)
+        try:
+            self._rename(self.staging, self.out)
+        except BaseException:
+            self._rename(self.replaced, self.out)
+            raise
+        fs.delete(self.replaced, True)
+
+    def discard(self):
+        self.fs.delete(self.staging, True)
 
 
 def part_files(spark, path):
