@@ -45,7 +45,7 @@ def median_time(fn, items, repeat=1):
 
 
 def load_predictor(args):
-    from kobert_gluon.pipeline import Pipeline
+    from kobert_news.pipeline import Pipeline
     from kobert_news.options import PredictConfig
     cfg = PredictConfig(gluon_weight_path=args.gluon_weight_path, precision=args.precision,
                         calib_path=args.calib_path, kobert_dir=args.kobert_dir, batch_size=args.max_batch)

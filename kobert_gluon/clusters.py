@@ -21,6 +21,7 @@ import numpy as np
 import kobert_gluon
 from kobert_gluon import cache
 from kobert_news.config import UserError, default_cache_dir
+from kobert_news.engines.base import assign  # noqa: F401 (the engines share it; imported from here too)
 
 log = logging.getLogger('kobert_news.clusters')
 SBERT_MODEL = 'paraphrase-xlm-r-multilingual-v1'
@@ -144,12 +145,6 @@ def fit_centroids(vectors, k, seed):
         raise UserError('%d clusters need at least %d training texts, not %d: lower --clusters'
                         % (k, k, len(vectors)))
     return KMeans(n_clusters=k, random_state=seed, n_init=10).fit(vectors).cluster_centers_.astype(np.float32)
-
-
-def assign(vectors, centroids):
-    """Index of the nearest centroid (Euclidean, as k-means) for each row."""
-    d = (vectors ** 2).sum(1)[:, None] - 2 * vectors @ centroids.T + (centroids ** 2).sum(1)[None, :]
-    return d.argmin(axis=1).astype(np.int32)
 
 
 def purity(clusters, labels):

@@ -13,29 +13,10 @@ from kobert_gluon.batching import Batcher
 from kobert_gluon.fused import fuse_attention
 from kobert_gluon.tokenizer import KoBERTTokenizer, same_vocab
 from kobert_news.config import CLUSTER_MODES, UserError, default_cache_dir
+from kobert_news.engines.base import text_mode, weight_max_len  # noqa: F401 (text_mode: imported from here too)
 from preprocess import NewsProcessor, with_cluster
 
 log = logging.getLogger('kobert_news.predictor')
-
-
-def text_mode(meta, requested=None):
-    """The mode to build input text with: the weight's (for the original's weight, the body, as its
-    main.py read), or another of modes 1-3 for a 1-3 weight (a mode-4/5 weight needs its clusters)."""
-    own = meta.get('input_mode', meta['mode'])
-    if requested is None or requested == own:
-        return own
-    if meta['mode'] in CLUSTER_MODES or requested in CLUSTER_MODES:
-        raise UserError('this weight was trained in mode %d; it cannot read mode %d input: leave out --mode'
-                        % (meta['mode'], requested))
-    return requested
-
-
-def weight_max_len(meta, requested=None):
-    """The max_len to read texts at: the one asked for, within the weight's positions, else the weight's."""
-    max_len = requested or meta['max_len']
-    if not 2 < max_len <= meta['config']['max_length']:
-        raise UserError('--max_len must be between 3 and %d for this weight' % meta['config']['max_length'])
-    return max_len
 
 
 def inference_net(weight_path, ctx=mx.cpu()):
@@ -59,6 +40,7 @@ class Predictor:
         self.max_len = max_len
         self.ctx = ctx
         self.meta = meta or {}
+        self.untrained_topics = list(self.meta.get('untrained_topics', []))
         self.mode = self.meta.get('mode')
         self.placer = placer
         self.precision = 'fp32'

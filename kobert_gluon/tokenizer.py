@@ -12,13 +12,9 @@ import os
 import gluonnlp as nlp
 import numpy as np
 
-from kobert_news.config import UserError
 from kobert_gluon import files
-
-# Long articles are tokenized from a prefix (a whole 100,000-character article is wasted
-# work): first this many characters per token wanted, cut at a space, grown until it is enough.
-CHARS_PER_TOKEN = 4
-MAX_WORD_CHARS = 64
+from kobert_news.config import UserError
+from kobert_news.engines.base import prefixes
 
 # The special roles BERT's input uses, spelled as KoBERT's v0.1 json spells them. A weight needs
 # each ordinary piece and each role at the id it was trained with; how a vocabulary spells its
@@ -131,18 +127,10 @@ class KoBERTTokenizer:
         return np.asarray(ids, dtype=np.int32)
 
     def _head_tokens(self, text, need):
-        """The first `need` tokens of text. A prefix that ends at a space keeps every word
-        before it whole, so its tokens are the full text's first tokens. A stretch without spaces
-        longer than MAX_WORD_CHARS per token wanted is cut inside the word: a sentencepiece piece is
-        at most 16 characters, so what is read depends on max_len, never on the input's length."""
-        if need < 1:
-            return []
-        limit = need * CHARS_PER_TOKEN
-        while len(text) > limit:
-            cut = text.rfind(' ', 0, limit)
-            if cut > 0 or limit >= need * MAX_WORD_CHARS:
-                tokens = self._sp(text[:cut if cut > 0 else limit])
-                if len(tokens) >= need:
-                    return tokens[:need]
-            limit *= 4
-        return self._sp(text)[:need]
+        """The first `need` tokens of text, tokenized from a prefix (kobert_news.engines.base.prefixes)."""
+        tokens = []
+        for part in (prefixes(text, need) if need >= 1 else ()):
+            tokens = self._sp(part)
+            if len(tokens) >= need:
+                break
+        return tokens[:need]

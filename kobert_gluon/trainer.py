@@ -130,7 +130,8 @@ def fit(cfg, train_data, eval_data, overwrite=False, on_update=None):
         state = open_run(run, cfg, fingerprint, overwrite, devices)
         meta = {'config': MODEL_CONFIGS[cfg.model].to_dict(), 'topics': list(TOPICS), 'mode': cfg.mode,
                 'max_len': cfg.max_len, 'dropout': cfg.dropout, 'vocab': tokenizer.info(),
-                'pretrained': os.path.basename(body) if body else None}
+                'pretrained': os.path.basename(body) if body else None,
+                'untrained_topics': [t for i, t in enumerate(TOPICS) if i not in set(train_data.labels.tolist())]}
         if cluster_meta:
             meta.update(clusters=cluster_meta, base_mode=cfg.base_mode)
         loop = Loop(cfg, run, net, tokenizer, meta, centroids, fingerprint, on_update, devices)

@@ -163,6 +163,7 @@ def read_meta(weight_path):
     if cfg.shape() != _shape(desc) or len(meta['topics']) != desc['num_classes'] or clusters != desc['num_clusters']:
         raise UserError("%s holds %s, but %s describes configuration '%s' with %d topics"
                         % (weight_path, _describe(desc), path, cfg.name, len(meta['topics'])))
+    meta.setdefault('untrained_topics', [])  # weights from before the key: none known
     return meta
 
 
@@ -174,7 +175,7 @@ def _original_meta(weight_path, path):
                         'kobert with %d keys and no centroids, needs none)'
                         % (weight_path, _describe(desc), os.path.basename(path), ORIGINAL_KEYS))
     return dict(ORIGINAL_META, format=META_FORMAT, config=MODEL_CONFIGS['kobert'].to_dict(),
-                topics=list(TOPICS), vocab=None)
+                topics=list(TOPICS), vocab=None, untrained_topics=[])
 
 
 def _invalid(meta):
@@ -195,6 +196,9 @@ def _invalid(meta):
     if not isinstance(topics, list) or not topics or not all(isinstance(t, str) and t for t in topics) \
             or len(set(topics)) != len(topics):
         return '"topics" must be a list of distinct names'
+    untrained = meta.get('untrained_topics', [])
+    if not isinstance(untrained, list) or not all(isinstance(t, str) and t in topics for t in untrained):
+        return '"untrained_topics" must be a list of its topics'
     if not is_int(meta.get('mode'), 1, 5):
         return '"mode" must be 1 to 5'
     if not is_int(meta.get('max_len'), 3, cfg['max_length']):

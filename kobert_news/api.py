@@ -16,7 +16,7 @@ class Classifier:
     def load(cls, weight_path=None, precision='fp32', calib_articles=None, **options):
         """options: fields of kobert_news.options.PredictConfig. bf16/int8 are prepared on
         calib_articles (or options['calib_path'])."""
-        from kobert_gluon.pipeline import Pipeline
+        from kobert_news.pipeline import Pipeline
         cfg = PredictConfig(gluon_weight_path=weight_path, precision=precision, **options)
         frame = None
         if calib_articles:
@@ -63,7 +63,7 @@ class Classifier:
 
 
 def results(pred, topics, top_k, mode):
-    """JSON-ready results of a Prediction (kobert_gluon.pipeline)."""
+    """JSON-ready results of a Prediction (kobert_news.pipeline)."""
     out = []
     k = max(1, min(int(top_k or 1), len(topics)))
     for i, text in enumerate(pred.texts):

@@ -8,7 +8,7 @@ import pandas as pd
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from kobert_news.config import TOPICS, UserError
-from preprocess.processor import NewsProcessor, read_csv
+from preprocess.processor import NewsProcessor, read_csv, warn_no_text  # noqa: F401 (imported from here too)
 
 log = logging.getLogger('kobert_news.data')
 
@@ -50,12 +50,6 @@ def read_labelled(path, cfg, base_mode=3, topics=TOPICS):
     if len(keep) < len(texts):
         warn_no_text(np.setdiff1d(np.arange(len(texts)), keep) + 1, path, 'left out')
     return Labelled(df, texts, labels, np.arange(len(df)) + 1, path).subset(keep)
-
-
-def warn_no_text(records, source, what):
-    """The one warning for rows without text: how many, and which records."""
-    shown = ', '.join(str(r) for r in records[:10]) + (' ...' if len(records) > 10 else '')
-    log.warning('%d row(s) of %s have no text: %s (record %s)', len(records), source, what, shown)
 
 
 def split_frame(labels, test_size, seed):

@@ -5,12 +5,14 @@ Rows are named by their record number: the n-th data row of the file, the header
 """
 import codecs
 import csv
+import logging
 import os
 
 import numpy as np
 
 from kobert_news.config import CLUSTER_MODES, CLUSTER_PREFIX, MODES, TEXT_FORMATS, TOPICS, TOPICS_KO, UserError, topic_key
 
+log = logging.getLogger('kobert_news.data')
 # Korean Excel saves CSV as CP949 (a superset of EUC-KR); everything else is UTF-8.
 FALLBACK_ENCODINGS = ('utf-8-sig', 'cp949')
 SNIFF_BYTES = 1 << 20  # encoding detection reads this much, so a huge file is never read whole for it
@@ -71,6 +73,12 @@ def _read(path, enc, chunk_rows):
 def _chain(first, rest):
     yield first
     yield from rest
+
+
+def warn_no_text(records, source, what):
+    """The one warning for rows without text: how many, and which records."""
+    shown = ', '.join(str(r) for r in records[:10]) + (' ...' if len(records) > 10 else '')
+    log.warning('%d row(s) of %s have no text: %s (record %s)', len(records), source, what, shown)
 
 
 def topic_ids(values, topics=TOPICS, source='the data', column='category'):

@@ -183,8 +183,8 @@ def test_config_json(default_export):
             config['num_attention_heads'], config['vocab_size']) == (4, 256, 1024, 4, 8002) == (
         small.num_layers, small.units, small.hidden_size, small.num_heads, small.vocab_size)
     assert config['kobert_news']['mode'] == 2 and config['kobert_news']['max_len'] == 64
-    assert sorted(os.listdir(default_export[1])) == ['config.json', 'model.onnx', 'model_int8.onnx',
-                                                     'special_tokens_map.json', 'tokenizer.json',
+    assert sorted(os.listdir(default_export[1])) == ['config.json', 'description.json', 'model.onnx',
+                                                     'model_int8.onnx', 'special_tokens_map.json', 'tokenizer.json',
                                                      'tokenizer_config.json']
 
 

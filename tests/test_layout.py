@@ -9,7 +9,9 @@ from tests.conftest import ROOT
 
 PACKAGES = ('kobert_news', 'kobert_gluon', 'preprocess')
 # Lower layers never import higher ones (function-level imports included).
-LAYERS = [('kobert_news.config', 'kobert_news.options'), ('preprocess',), ('kobert_gluon',),
+# The engines (the Gluon predictor, ONNX Runtime) sit below the pipeline, which runs over either.
+LAYERS = [('kobert_news.config', 'kobert_news.options', 'kobert_news.flags'), ('preprocess',),
+          ('kobert_gluon', 'kobert_news.engines'), ('kobert_news.pipeline',),
           ('kobert_news.reports', 'kobert_news.api', 'kobert_news.serving'), ('kobert_news.cli', 'kobert_news'),
           ('<root>',)]
 MAX_LINES = 300
@@ -143,3 +145,15 @@ def test_predicting_from_texts_loads_no_pandas():
     done = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ['False', 'False', 'True', 'preprocess.dataset']
+
+
+def test_the_pipeline_and_the_onnx_engine_load_no_mxnet():
+    """The deploy path has no MXNet: the pipeline and the ONNX Runtime engine import none of the Gluon
+    stack (the Gluon predictor is imported only when a weight file is used)."""
+    code = ('import sys; sys.path.insert(0, %r)\n'
+            'import kobert_news.pipeline, kobert_news.engines.onnx, kobert_news.engines.folder, kobert_news.api\n'
+            'print(sorted(m for m in ("mxnet", "gluonnlp", "torch", "kobert_gluon.predictor") if m in sys.modules))'
+            % ROOT)
+    done = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == '[]'

@@ -42,7 +42,7 @@ def server(tiny_weight):
 
 @pytest.fixture(scope='module')
 def pipeline(tiny_weight, kobert_home):
-    from kobert_gluon.pipeline import Pipeline
+    from kobert_news.pipeline import Pipeline
     from kobert_news.options import PredictConfig
     return Pipeline.load(PredictConfig(gluon_weight_path=tiny_weight, kobert_dir=kobert_home))
 

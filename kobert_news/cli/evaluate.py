@@ -40,7 +40,7 @@ class EvalConfig(EvalArgs, OutputDirArgs, WeightArgs, InputArgs, ShapeArgs, File
 
 def from_weight(cfg):
     """(frame of the rows with text, true topics, probabilities, topics) by running the weight."""
-    from kobert_gluon.pipeline import Pipeline
+    from kobert_news.pipeline import Pipeline
     from kobert_news.reports.metrics import free_name
     from preprocess import read_csv
     df = read_csv(cfg.data_path, cfg.encoding)

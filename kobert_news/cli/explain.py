@@ -47,11 +47,11 @@ def main(argv=None):
 
 def explain_csv(cfg, out=None):
     from kobert_gluon.attribution import Explainer
-    from kobert_gluon.pipeline import resolve_weight
+    from kobert_news.pipeline import resolve_weight
     from kobert_gluon.predictor import text_mode
     from kobert_gluon.weights import centroids_path, meta_path
     from preprocess import NewsProcessor, read_csv
-    from preprocess.dataset import warn_no_text
+    from preprocess.processor import warn_no_text
 
     data = cfg.data_path or sample_csv()
     if not data:

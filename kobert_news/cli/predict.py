@@ -2,6 +2,7 @@
 
     python main.py --data_path in.csv --save_path out.csv
     python main.py --data_path in.csv --top_k 3          # prints a line per article
+    kobert-news predict --model_dir D --data_path in.csv --save_path out.csv   # ONNX Runtime, no MXNet
 
 Writes the input columns plus predicted, probability (and cluster for modes 4 and 5, the top k
 with --top_k). Without --save_path it prints one 'Predicted news topic: <topic>' line per row.
@@ -24,17 +25,14 @@ def main(argv=None):
 
 
 def predict_csv(cfg, out=None):
-    from kobert_gluon.pipeline import WINDOW, CsvWriter, Pipeline, resolve_weight
+    from kobert_news.pipeline import WINDOW, CsvWriter, Pipeline, model_files
     from kobert_gluon.progress import Progress
-    from kobert_gluon.weights import centroids_path, meta_path
     from preprocess import read_csv
 
     data = cfg.data_path or sample_csv()
     if not data:
         raise UserError('give the CSV to classify with --data_path')
-    weight = resolve_weight(cfg.gluon_weight_path)
-    cfg.gluon_weight_path = weight
-    guard_outputs([cfg.save_path], [data, cfg.calib_path, weight, meta_path(weight), centroids_path(weight)])
+    guard_outputs([cfg.save_path], [data, cfg.calib_path] + model_files(cfg))
     chunks = read_csv(data, cfg.encoding, -(-cfg.chunk_rows // WINDOW) * WINDOW)
     pipeline, done, classified = None, 0, 0
     with (CsvWriter(cfg.save_path) if cfg.save_path else _Printer(out or sys.stdout, cfg)) as sink, \

@@ -153,7 +153,7 @@ def _read_upload(upload, path, encoding, name):
 
 def _csv_bytes(frame, path):
     """main.py's bytes for the frame: written by its own writer (kobert_gluon.pipeline.CsvWriter)."""
-    from kobert_gluon.pipeline import write_csv
+    from kobert_news.pipeline import write_csv
     write_csv(frame, path)
     with open(path, 'rb') as f:
         return f.read()

@@ -57,7 +57,7 @@ class Service:
             raise
 
     def _load_pipeline(self):
-        from kobert_gluon.pipeline import Pipeline, resolve_weight
+        from kobert_news.pipeline import Pipeline, resolve_weight
         from kobert_gluon.weights import weight_md5
         from preprocess import read_csv
 
@@ -118,7 +118,7 @@ class Service:
     def submit_frame(self, frame, source, top_k=None):
         """A Future of (frame with main.py's output columns, Prediction): Pipeline.predict_frame, run
         alone in the worker, so its batches, and its numbers, are main.py's."""
-        from kobert_gluon.pipeline import Pipeline
+        from kobert_news.pipeline import Pipeline
         pipeline = Pipeline(self.pipeline.predictor, self.pipeline.processor, top_k or self.cfg.top_k)
         return self.batcher.call(lambda: pipeline.predict_frame(frame, source))
 
@@ -128,7 +128,7 @@ class Service:
 
     def prediction(self, rows):
         """The Prediction (kobert_gluon.pipeline) of some of _classify's results."""
-        from kobert_gluon.pipeline import Prediction
+        from kobert_news.pipeline import Prediction
         clusters = None
         if rows and rows[0][2] is not None:
             clusters = np.array([c for _, _, c in rows], dtype=np.int64)

@@ -28,7 +28,7 @@ def classify(cfg, input, output, master=None, fmt='csv', partitions=0, overwrite
     """Classify the CSV files `input` names (a path, a folder of .csv, a glob, or a URL Spark reads)
     into the folder `output`. cfg: a kobert_news.options.PredictConfig (weight, columns, precision).
     spark: a session to use (default: one started, and stopped, here). Returns the counts."""
-    from kobert_gluon.pipeline import resolve_weight
+    from kobert_news.pipeline import resolve_weight
     from kobert_gluon.predictor import check_vocab, text_mode
     from kobert_gluon.tokenizer import KoBERTTokenizer
     from kobert_gluon.weights import read_meta, weight_md5

@@ -28,7 +28,7 @@ def pipeline(job):
     found = _PIPELINES.get(job.key)
     if found is None:
         from pyspark import SparkFiles
-        from kobert_gluon.pipeline import Pipeline
+        from kobert_news.pipeline import Pipeline
         from kobert_news.options import PredictConfig
         logging.getLogger('kobert_news').setLevel(logging.ERROR)  # rows without text are counted instead
         cfg = PredictConfig(**dict(job.options, gluon_weight_path=SparkFiles.get(job.weight),

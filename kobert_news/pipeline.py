@@ -1,8 +1,9 @@
 """Articles in, topics out: the one prediction step behind main.py, evaluate.py, the server and Spark.
 
-A Pipeline holds a weight's predictor and the processor that builds its text from CSV columns.
-It keeps rows without text (unclassified, with one warning), prepares bf16/int8, places articles
-in clusters (modes 4, 5) and adds the output columns. CsvWriter is the one CSV writer.
+A Pipeline holds an engine (kobert_news.engines: the Gluon predictor on a weight file, or ONNX
+Runtime on an export folder) and the processor that builds its text from CSV columns. It keeps
+rows without text (unclassified, with one warning) and adds the output columns, the same over
+either engine. CsvWriter is the one CSV writer. No MXNet here: it is imported only for a weight file.
 """
 import contextlib
 import logging
@@ -12,12 +13,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from kobert_gluon import model as model_lib
 from kobert_gluon.atomic import atomic_path
-from kobert_gluon.predictor import Predictor, text_mode
 from kobert_news.config import UserError, default_weight
+from kobert_news.engines.base import text_mode
 from preprocess import NewsProcessor, read_csv
-from preprocess.dataset import warn_no_text
+from preprocess.processor import warn_no_text
 
 log = logging.getLogger('kobert_news.pipeline')
 # Rows are batched by length within blocks of this many records, counted from the file's start,
@@ -38,6 +38,33 @@ def resolve_weight(path=None):
     return found
 
 
+def gluon():
+    """(kobert_gluon.predictor, kobert_gluon.weights): the Gluon engine; an install without MXNet
+    (the deploy path) is told to use an export folder."""
+    try:
+        from kobert_gluon import predictor, weights
+    except ImportError as e:
+        raise UserError('a weight file needs MXNet, which is not installed here (%s): classify an export '
+                        'folder with --model_dir (export.py --to onnx makes one)' % e)
+    return predictor, weights
+
+
+def model_files(cfg):
+    """The files cfg's model is read from, which no output may land on: the export folder's, or the
+    weight file with its description and centroids (cfg.gluon_weight_path resolved here)."""
+    if cfg.model_dir:
+        folder = cfg.model_dir
+        return [os.path.join(folder, n) for n in sorted(os.listdir(folder))] if os.path.isdir(folder) else []
+    cfg.gluon_weight_path = weight = resolve_weight(cfg.gluon_weight_path)
+    _, weights = gluon()
+    return [weight, weights.meta_path(weight), weights.centroids_path(weight)]
+
+
+def processor_of(cfg, meta):
+    """The NewsProcessor that builds a weight's input text from cfg's columns (and --mode)."""
+    return NewsProcessor.from_args(cfg, text_mode(meta, cfg.mode), meta['topics'], meta.get('base_mode', 3))
+
+
 @dataclass
 class Prediction:
     """Per input row: its model text ('' without text), probabilities (NaN rows without text) and
@@ -52,16 +79,27 @@ class Prediction:
 
 
 class Pipeline:
-    def __init__(self, predictor, processor, top_k=1):
-        self.predictor, self.processor, self.top_k = predictor, processor, min(top_k or 1, len(predictor.topics))
+    def __init__(self, engine, processor, top_k=1):
+        self.engine, self.processor, self.top_k = engine, processor, min(top_k or 1, len(engine.topics))
+
+    @property
+    def predictor(self):
+        """The engine, under the name the Gluon predictor had here."""
+        return self.engine
 
     @classmethod
     def load(cls, cfg, calib_frame=None):
-        """The pipeline of a PredictConfig (kobert_news.options). bf16/int8 are prepared on
+        """The pipeline of a PredictConfig (kobert_news.options): ONNX Runtime on cfg.model_dir's
+        export folder, else the Gluon predictor on the weight file. Gluon's bf16/int8 are prepared on
         --calib_path's texts, else on calib_frame's (a sample of the input)."""
+        if cfg.model_dir:
+            from kobert_news.engines.onnx import OnnxEngine
+            engine = OnnxEngine.load(cfg.model_dir, cfg.precision, cfg.max_len, cfg.batch_size)
+            return cls(engine, processor_of(cfg, engine.meta), cfg.top_k)
         weight = resolve_weight(cfg.gluon_weight_path)
-        meta = model_lib.read_meta(weight)
-        processor = NewsProcessor.from_args(cfg, text_mode(meta, cfg.mode), meta['topics'], meta.get('base_mode', 3))
+        predictor_lib, weights = gluon()
+        meta = weights.read_meta(weight)
+        processor = processor_of(cfg, meta)
         if meta.get('original') and cfg.mode is None:
             log.info("the original's weight: classifying the %r column, as the original's main.py did "
                      "(--mode 2 reads titles, 3 both)", cfg.body_column)
@@ -72,7 +110,7 @@ class Pipeline:
             elif calib_frame is not None:
                 calib = processor.texts(calib_frame)
             calib = [t for t in calib if t]
-        predictor = Predictor.from_weight(weight, cfg.kobert_dir, cfg.max_len, cfg.batch_size,
+        predictor = predictor_lib.Predictor.from_weight(weight, cfg.kobert_dir, cfg.max_len, cfg.batch_size,
                                           cache_dir=cfg.cache_dir, precision=cfg.precision, calib_texts=calib)
         if cfg.precision != 'fp32':
             log.info('precision: %s', predictor.precision)
@@ -80,7 +118,7 @@ class Pipeline:
 
     @property
     def topics(self):
-        return self.predictor.topics
+        return self.engine.topics
 
     def predict(self, df, source='the input', progress=False, first_record=1):
         """A Prediction for every row of df (rows without text included, unclassified, with a warning
@@ -93,7 +131,7 @@ class Pipeline:
         window = (np.arange(len(df)) + first_record - 1) // WINDOW
         for w in np.unique(window[keep]):
             rows = keep[window[keep] == w]
-            probs, clusters = self.predictor.predict_articles([texts[i] for i in rows], progress)
+            probs, clusters = self.engine.predict_articles([texts[i] for i in rows], progress)
             pred.probs[rows] = probs
             if clusters is not None:
                 if pred.clusters is None:
