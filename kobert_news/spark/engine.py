@@ -10,12 +10,7 @@ import sys
 from kobert_news.config import UserError
 
 log = logging.getLogger('kobert_news.spark')
-# Spark 3.3 on Java 17: the modules Spark and Arrow reach into (Spark 3.3's launcher adds the same).
-JAVA_OPTIONS = ' '.join(['-XX:+IgnoreUnrecognizedVMOptions', '-Dio.netty.tryReflectionSetAccessible=true'] + [
-    '--add-opens=java.base/%s=ALL-UNNAMED' % m for m in (
-        'java.lang', 'java.lang.invoke', 'java.lang.reflect', 'java.io', 'java.net', 'java.nio', 'java.util',
-        'java.util.concurrent', 'java.util.concurrent.atomic', 'sun.nio.ch', 'sun.nio.cs', 'sun.security.action',
-        'sun.util.calendar')])
+JAVA_VERSIONS = (17, 21)  # the Java releases Spark 4 runs on
 # What Spark's committers leave in an output folder; a folder with anything else is not a Spark output.
 SPARK_FILES = re.compile(r'^(part-.*|_SUCCESS|_temporary|_committed_.*|_started_.*|\..*\.crc)$')
 
@@ -27,16 +22,19 @@ def check_java():
     java = os.path.join(home, 'bin', 'java') if home else shutil.which('java')
     if not java or not os.access(java, os.X_OK):
         where = '$JAVA_HOME/bin/java is missing' if home else 'no java on PATH, and JAVA_HOME is not set'
-        raise UserError('Spark needs Java 8, 11 or 17, and none was found (%s): install one, e.g. apt-get install '
+        raise UserError('Spark needs Java 17 or 21, and none was found (%s): install one, e.g. apt-get install '
                         'openjdk-17-jre-headless' % where)
     try:
         out = subprocess.run([java, '-version'], capture_output=True, text=True, timeout=60).stderr
     except (OSError, subprocess.TimeoutExpired) as e:
-        raise UserError('%s -version failed (%s): Spark needs a working Java 8, 11 or 17' % (java, e))
+        raise UserError('%s -version failed (%s): Spark needs a working Java 17 or 21' % (java, e))
     found = re.search(r'version "(\d+)(?:\.(\d+))?', out)
     major = (int(found.group(2) or 0) if found.group(1) == '1' else int(found.group(1))) if found else None
-    if major not in (8, 11, 17):
-        log.warning('Spark 3.3 runs on Java 8, 11 and 17; %s is %s', java, 'Java %s' % major if major else out.strip())
+    if major is not None and major < JAVA_VERSIONS[0]:
+        raise UserError('%s is Java %d; Spark needs Java 17 or 21: install one, e.g. apt-get install '
+                        'openjdk-17-jre-headless, and point JAVA_HOME at it' % (java, major))
+    if major not in JAVA_VERSIONS:
+        log.warning('Spark runs on Java 17 and 21; %s is %s', java, 'Java %s' % major if major else out.strip())
     return major
 
 
@@ -48,8 +46,8 @@ def starts_jvm():
 
 def session(master=None, app='kobert-news'):
     """A SparkSession: the running one; under spark-submit, one with its master and settings;
-    otherwise a JVM started here (Java checked first) with --master (default local[*]), the Java 17
-    options, this Python for the workers and, in local mode, every socket on 127.0.0.1."""
+    otherwise a JVM started here (Java checked first) with --master (default local[*]), this Python
+    for the workers and, in local mode, every socket on 127.0.0.1."""
     from pyspark.sql import SparkSession
     builder = SparkSession.builder.appName(app).config('spark.ui.showConsoleProgress', 'true')
     if starts_jvm():
@@ -59,15 +57,14 @@ def session(master=None, app='kobert-news'):
             os.environ.setdefault('PYSPARK_PYTHON', sys.executable)
             os.environ.setdefault('SPARK_LOCAL_IP', '127.0.0.1')
         log4j = '-Dlog4j2.configurationFile=file:' + os.path.join(os.path.dirname(__file__), 'log4j2.properties')
-        builder = builder.config('spark.driver.extraJavaOptions', JAVA_OPTIONS + ' ' + log4j)
-        builder = builder.config('spark.executor.extraJavaOptions', JAVA_OPTIONS)
+        builder = builder.config('spark.driver.extraJavaOptions', log4j)
     if master:
         builder = builder.master(master)
     spark = builder.getOrCreate()
     sc = spark.sparkContext
     sc.setLogLevel('WARN')
-    # One task, one core: MXNet's threads in each Python worker (spark.executorEnv.OMP_NUM_THREADS wins;
-    # in local mode the workers would otherwise inherit this process's setting, all cores each).
+    # One task, one core: numpy's threads in each Python worker (ONNX Runtime's are set per session;
+    # spark.executorEnv.OMP_NUM_THREADS wins; in local mode the workers would otherwise use all cores each).
     sc.environment.setdefault('OMP_NUM_THREADS', sc.getConf().get('spark.task.cpus', '1'))
     return spark
 
