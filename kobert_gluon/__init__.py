@@ -59,7 +59,19 @@ def rerun_with_huge_pages():
     os.environ['GLIBC_TUNABLES'] = HUGE_PAGES
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execv(sys.executable, [sys.executable] + sys.argv)
+    os.execv(sys.executable, [sys.executable] + command_line())
+
+
+def command_line():
+    """This process's arguments after the interpreter's path, as it was started: python -m kobert_news
+    restarts as python -m kobert_news (sys.argv holds the module's file path instead)."""
+    if getattr(sys, 'orig_argv', None):  # Python 3.10+
+        return sys.orig_argv[1:]
+    spec = getattr(sys.modules.get('__main__'), '__spec__', None)
+    if spec is not None and spec.name:
+        name = spec.name[:-len('.__main__')] if spec.name.endswith('.__main__') else spec.name
+        return ['-m', name] + sys.argv[1:]
+    return sys.argv
 
 
 def run_on_huge_pages(cli):

@@ -188,6 +188,43 @@ def test_config_json(default_export):
                                                      'tokenizer_config.json']
 
 
+def test_the_onnx_folders_description(default_export):
+    """description.json: what the models read and predict, and a fingerprint of every file, which the
+    ONNX Runtime engine checks before it runs them."""
+    import hashlib
+    folder = default_export[1]
+    with open(os.path.join(folder, 'description.json'), encoding='utf-8') as f:
+        desc = json.load(f)
+    assert desc['topics'] == list(TOPICS) and desc['untrained_topics'] == ['entertain']
+    assert (desc['mode'], desc['max_len'], desc['pad_id'], desc['config']['name']) == (2, 64, 1, 'small')
+    weight = os.path.join(ROOT, 'weights', DEFAULT_WEIGHT)
+    assert desc['weight'] == {'file': DEFAULT_WEIGHT, 'md5': model_lib.weight_md5(weight)}
+    assert sorted(desc['files']) == sorted(set(os.listdir(folder)) - {'description.json'})
+    for name, want in desc['files'].items():
+        data = open(os.path.join(folder, name), 'rb').read()
+        assert want == {'size': len(data), 'sha256': hashlib.sha256(data).hexdigest()}
+
+
+@pytest.mark.parametrize('encoder, words', [
+    ('sbert', 'mode 4 with the sbert encoder cannot be exported to ONNX: its encoder is a PyTorch'),
+    ('kobert:other.params', "mode 4 with the kobert encoder cannot be exported to ONNX: its encoder is another weight's"),
+    ('use', 'mode-4 weight was clustered with use-test; the encoder here is use-m3-0.2.1')])
+def test_a_mode_the_deploy_path_cannot_run_is_refused(tmp_path, tokenizer, call, encoder, words):
+    """Modes 4 and 5 export their centroids and the USE encoder; other encoders run on torch or MXNet,
+    which the deploy path has not, and another USE would place articles elsewhere: refused in one line
+    naming the mode, before any work."""
+    weight = cluster_weight(tmp_path / 'm4.params', tokenizer, 4)
+    meta_file = tmp_path / 'm4.json'
+    meta = json.loads(meta_file.read_text(encoding='utf-8'))
+    meta['clusters']['encoder'] = encoder
+    from kobert_gluon.weights import _checksum
+    meta['checksum'] = _checksum(meta)
+    meta_file.write_text(json.dumps(meta), encoding='utf-8')
+    r = call('export', '--gluon_weight_path', weight, '--to', 'onnx', '--output_dir', tmp_path / 'out')
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert r.stderr.startswith('error: ') and words in r.stderr and not os.path.exists(str(tmp_path / 'out'))
+
+
 def cluster_weight(path, tokenizer, mode, k=3):
     """A random tiny mode-4/5 weight with its centroids, as training writes it."""
     mx.random.seed(3)

@@ -77,3 +77,17 @@ def test_restart_with_huge_pages(tmp_path):
     thp.write_text('always madvise [never]\n')
     assert not kobert_gluon.huge_pages_available(str(thp))
     assert not kobert_gluon.huge_pages_available(str(tmp_path / 'missing'))
+
+
+def test_a_restart_runs_the_same_command_line(tmp_path):
+    """python -m kobert_news restarts as python -m kobert_news: sys.argv[0] is then the module's file,
+    which run as a script would put the package's own folder first on sys.path."""
+    (tmp_path / 'pkg').mkdir()
+    (tmp_path / 'pkg' / '__init__.py').write_text('')
+    (tmp_path / 'pkg' / '__main__.py').write_text('import kobert_gluon\nprint(kobert_gluon.command_line())\n')
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    for args, want in ((['-m', 'pkg', 'a', 'b'], "['-m', 'pkg', 'a', 'b']"),
+                       ([str(tmp_path / 'pkg' / '__main__.py'), 'c'], "['%s', 'c']" % (tmp_path / 'pkg' / '__main__.py'))):
+        out = subprocess.run([sys.executable] + args, cwd=str(tmp_path), env=env, capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.strip() == want

@@ -64,6 +64,8 @@ def test_loss_falls_and_accuracy_beats_chance(tmp_path, ynat_subset, kobert_home
     meta = json.load(open(str(out / 'model.json'), encoding='utf-8'))
     assert meta['topics'] == list(TOPICS) and meta['mode'] == 2 and meta['max_len'] == 32
     assert meta['best_epoch'] == best['best_epoch']
+    # what the weight never saw: its engines and the page say so
+    assert meta['untrained_topics'] == [t for t in TOPICS if t not in ('sport', 'it', 'politics')]
     r = call('predict', '--gluon_weight_path', out / 'model.params', '--data_path', SAMPLE)
     assert r.returncode == 0, r.stderr
     assert len(r.stdout.splitlines()) == 24

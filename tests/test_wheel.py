@@ -2,6 +2,7 @@
 Python 3.7 venv outside the repository, used from another folder."""
 import glob
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -50,10 +51,15 @@ def test_wheel_holds_one_package_its_weight_licence_and_attribution(installed):
     assert 'kobert_news/weights/kobert-news-small-ynat.pth' in names
     meta = [n for n in names if n.endswith('.dist-info/METADATA')][0]
     text = zipfile.ZipFile(installed[1]).read(meta).decode('utf-8')
-    runtime = {l.split(':', 1)[1].replace(' ', '') for l in text.splitlines()
-               if l.startswith('Requires-Dist:') and 'extra ==' not in l}
+    requires = [l.split(':', 1)[1].replace(' ', '') for l in text.splitlines() if l.startswith('Requires-Dist:')]
+    # Python 3.7: the Gluon stack, pinned exactly; 3.10-3.13: the deploy path, without it
+    runtime = {r.split(';')[0] for r in requires if 'extra==' not in r and 'python_version<"3.8"' in r}
     assert {'mxnet==1.9.1', 'gluonnlp==0.10.0', 'numpy==1.21.6', 'sentencepiece==0.1.96'} <= runtime
     assert all('==' in r for r in runtime) and not any(r.startswith(('pytest', 'build')) for r in runtime)
+    deploy = [r.split(';')[0] for r in requires if 'python_version>="3.10"' in r]
+    assert {'onnxruntime', 'tokenizers', 'fastapi', 'starlette'} <= {re.split('[<>=!]', r)[0] for r in deploy}
+    assert not [r for r in deploy if r.startswith(('mxnet', 'gluonnlp', 'torch'))]
+    assert all('python_version' in r for r in requires)  # each for one of the two grounds
     assert '# kobert-news' in text  # the README is the long description
     notice = [n for n in names if n.endswith('.dist-info/NOTICE')][0]
     assert 'KLUE-YNAT' in zipfile.ZipFile(installed[1]).read(notice).decode('utf-8')
@@ -69,6 +75,10 @@ def test_console_script_from_another_folder(installed, tmp_path):
     for script in ('train', 'evaluate', 'baseline', 'record', 'clusters', 'cache', 'serve', 'explain', 'export',
                    'spark', 'launch'):
         assert 'usage:' in _sh([str(bin_dir / ('kobert-news-' + script)), '--help'], tmp_path).stdout
+    # kobert-news <command>: the same front ends, the same output
+    _sh([str(bin_dir / 'kobert-news'), 'predict', '--data_path', 'news.csv', '--save_path', 'out2.csv'], tmp_path)
+    assert (tmp_path / 'out2.csv').read_bytes() == (tmp_path / 'out.csv').read_bytes()
+    assert _sh([str(bin_dir / 'kobert-news'), 'spark', '--help'], tmp_path).stdout.startswith('usage: kobert-news spark')
     _sh([str(bin_dir / 'kobert-news-export'), '--to', 'hf', '--output_dir', 'hf'], tmp_path)
     assert {'config.json', 'model.safetensors', 'tokenizer.json'} <= set(os.listdir(str(tmp_path / 'hf')))
 

@@ -21,6 +21,7 @@ CHECKOUT_FILES = ('main.py', 'config.py', 'train.py', 'evaluate.py', 'baseline.p
                   'serve.py', 'explain.py', 'export.py', 'spark_predict.py', 'setup.py', 'setup.cfg', 'Makefile',
                   'README.md', 'LICENSE', 'requirements.txt', 'requirements-hf.txt', 'environment.yml')
 CHECKOUT_DIRS = ('weights', 'tests', 'bench', 'configs', 'data', '.ci', 'kobert_gluon', 'preprocess')
+PROG = None  # the program name in usage lines: 'kobert-news predict' under kobert-news, else the script's
 
 
 class Parser(argparse.ArgumentParser):
@@ -42,7 +43,7 @@ def build_parser(doc, *classes):
     """A parser with a flag per field of the option dataclasses, grouped as they are defined.
     Defaults are not filled in by argparse (see parse), so an options file can sit between them
     and the flags."""
-    p = Parser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter,
+    p = Parser(prog=PROG, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter,
                argument_default=argparse.SUPPRESS)
     seen = set()
     for cls in classes:
@@ -207,6 +208,12 @@ def run(main, argv=None, interrupted='interrupted'):
     except UserError as e:
         print('error: %s' % e, file=sys.stderr)
         return 2
+    except ModuleNotFoundError as e:
+        if e.name not in LEGACY_ONLY:
+            raise
+        print('error: this command needs %s, which is not installed here: it runs in the Python 3.7 environment '
+              '(make env); the deploy path classifies export folders (--model_dir)' % e.name, file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(interrupted, file=sys.stderr)
         return 130
@@ -220,6 +227,8 @@ def run(main, argv=None, interrupted='interrupted'):
         return 2
 
 
+# What only the Python 3.7 environment has (the Gluon stack, training and reports); the deploy path lacks them.
+LEGACY_ONLY = ('mxnet', 'gluonnlp', 'sentencepiece', 'sklearn', 'scipy', 'matplotlib')
 IO_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG, errno.ENOTDIR,
              errno.EISDIR, errno.ENOENT, errno.EIO}
 
@@ -233,16 +242,18 @@ def _silence_stdout():
         pass
 
 
-def script(main, huge_pages=False, interrupted='interrupted'):
-    """A console entry: run(main) on sys.argv, in a process restarted onto huge pages if asked
-    (kobert_gluon.run_on_huge_pages: inference commands)."""
+def script(main, huge_pages=False, interrupted='interrupted', argv=None):
+    """A console entry: run(main) on argv (default sys.argv), in a process restarted onto huge pages
+    if asked (kobert_gluon.run_on_huge_pages: inference commands)."""
     if huge_pages:
         from kobert_gluon import rerun_with_huge_pages
         rerun_with_huge_pages()
-    return run(main, None, interrupted)
+    return run(main, argv, interrupted)
 
 
 def commands(main, huge_pages=False, interrupted='interrupted'):
-    """(cli, entry) of a front end: cli(argv) runs it in this process (the tests' way), entry() is
-    its console script (huge_pages: restarted on huge pages first, for inference commands)."""
-    return (lambda argv=None: run(main, argv, interrupted)), (lambda: script(main, huge_pages, interrupted))
+    """(cli, entry) of a front end: cli(argv) runs it in this process (the tests' way), entry(argv=None)
+    is its console script, and kobert-news's (huge_pages: restarted on huge pages first, for inference
+    commands)."""
+    return (lambda argv=None: run(main, argv, interrupted)), \
+        (lambda argv=None: script(main, huge_pages, interrupted, argv))
