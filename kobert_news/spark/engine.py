@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 import sys
+import warnings
 
 from kobert_news.config import UserError
 
@@ -49,6 +50,9 @@ def session(master=None, app='kobert-news'):
     otherwise a JVM started here (Java checked first) with --master (default local[*]), this Python
     for the workers and, in local mode, every socket on 127.0.0.1."""
     from pyspark.sql import SparkSession
+    # pyspark 4.3 warns about pandas 3 on every mapInPandas; this job's columns (strings, doubles,
+    # longs) go through Arrow as they should with it (tests/deploy/test_spark.py checks every value).
+    warnings.filterwarnings('ignore', message='PySpark does not yet fully support pandas', category=FutureWarning)
     builder = SparkSession.builder.appName(app).config('spark.ui.showConsoleProgress', 'true')
     if starts_jvm():
         check_java()

@@ -67,7 +67,7 @@ def classify_batches(job, frames):
             header = False
             continue
         for name in job.columns[len(df.columns):]:
-            if out[name].dtype == object or name == 'cluster':  # topics ('' without text), cluster ids
+            if not name.endswith('probability'):  # topics ('' without text), cluster ids (<NA>): nulls
                 column = out[name].astype(object)
                 out[name] = column.where(pred.has_text & (column != '').to_numpy(), None)
         yield out[job.columns]
