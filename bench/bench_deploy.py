@@ -9,7 +9,8 @@ lengths. Each figure comes from a fresh process that loads a saved model and pre
 --repeat passes after a warm-up: bench_child.py (this Python) for the Gluon int8 predictor (its int8
 model from the cache, calibrated on the same headlines beforehand), bench_deploy_child.py (the deploy
 environment's Python) for the engine (tokenizing, batching, softmax inside the timed pass) and for the
-bare session (session.run only, on the engine's batches made before timing). The rounds take every
+bare session (session.run only, on the engine's batches made before timing; with the engine's session
+options, its threads waiting passively, and with ONNX Runtime's defaults). The rounds take every
 (model, engine) in turn, the order rotated each round; the table gives medians and ranges.
 """
 import argparse
@@ -31,7 +32,8 @@ from bench_compare import cell, child, make_weight  # noqa: E402
 from common import cpu_line  # noqa: E402
 
 ENGINES = [('gluon', 'Gluon int8 predictor (MXNet 1.9.1)'), ('onnx', 'ONNX Runtime engine int8'),
-           ('bare', 'bare InferenceSession int8, same batches')]
+           ('bare', 'bare InferenceSession int8, same batches and options'),
+           ('bare-default', 'bare InferenceSession int8, same batches, default options')]
 
 
 def setup(a, work, env):
@@ -114,19 +116,27 @@ def report(a, results, n, load):
     print('CPU: %s; 1-minute load average %.2f at the start' % (cpu_line(), load))
     print('%d YNAT headlines, batch 32; %d round(s), each figure the best of %d passes in a fresh process; '
           'median (range) over the rounds\n' % (n, a.rounds, a.repeat))
-    print('| model | engine | sentences/s | peak RSS MB |')
-    print('|---|---|---|---|')
+    print('| model | engine | sentences/s | CPU ms a sentence (all threads) | peak RSS MB |')
+    print('|---|---|---|---|---|')
     for name in a.models:
         for engine, label in ENGINES:
             rows = results.get((name, engine), [])
-            print('| %s | %s | %s | %s |' % (name, label, cell(rows, 'rate', '%.1f'), cell(rows, 'peak_mb', '%.0f')))
-    print()
+            print('| %s | %s | %s | %s | %s |' % (name, label, cell(rows, 'rate', '%.1f'), cell(rows, 'cpu_ms', '%.3f'),
+                                                cell(rows, 'peak_mb', '%.0f')))
+    print('\nratios of medians: speed (CPU time a sentence, inverted)')
     for name in a.models:
-        rate = {e: [r['rate'] for r in results.get((name, e), []) if r] for e, _ in ENGINES}
-        if all(rate.values()):
-            mid = {e: statistics.median(v) for e, v in rate.items()}
-            print('%s: engine / Gluon int8 %.2fx (goal >= 1.25x); engine / bare session %.3f (goal >= 0.95)'
-                  % (name, mid['onnx'] / mid['gluon'], mid['onnx'] / mid['bare']))
+        mid = {}
+        for key in ('rate', 'cpu_ms'):
+            values = {e: [r[key] for r in results.get((name, e), []) if r] for e, _ in ENGINES}
+            if not all(values.values()):
+                break
+            mid[key] = {e: statistics.median(v) if key == 'rate' else 1 / statistics.median(v)
+                        for e, v in values.items()}
+        else:
+            print('%s: engine / Gluon int8 %.2fx (%.2fx), goal >= 1.25x; engine / bare session %.3f (%.3f), '
+                  'with default options %.3f (%.3f), goal >= 0.95' % tuple(
+                      [name] + [mid[k]['onnx'] / mid[k][e] for e in ('gluon', 'bare', 'bare-default')
+                                for k in ('rate', 'cpu_ms')]))
 
 
 if __name__ == '__main__':

@@ -5,8 +5,10 @@ runs it, under .venv-deploy's Python).
 
 --engine onnx: kobert_news.engines.onnx.OnnxEngine on the export folder; the timed pass takes texts
                and does everything: tokenizing, batching by length, the model, the softmax.
---engine bare: a bare onnxruntime.InferenceSession (default options, as the engine's) on the same
-               model file, fed the engine's own batches, made before timing: only session.run is timed.
+--engine bare: a bare onnxruntime.InferenceSession with the engine's options (its threads wait
+               passively) on the same model file, fed the engine's own batches, made before timing:
+               only session.run is timed.
+--engine bare-default: the same with ONNX Runtime's default options (spinning threads).
 Prints bench_child.py's JSON line (sentences/s, the best of --repeat passes after a warm-up; peak RSS).
 """
 import argparse
@@ -23,12 +25,13 @@ from measure import report_task  # noqa: E402
 class Bare:
     """session.run over batches made beforehand: what the engine adds is all that is left out."""
 
-    def __init__(self, model_dir, precision, texts, max_len):
+    def __init__(self, model_dir, precision, texts, max_len, defaults=False):
         import onnxruntime as ort
         from kobert_news.engines import folder
-        from kobert_news.engines.onnx import OnnxEngine
+        from kobert_news.engines.onnx import OnnxEngine, session_options
         self.feeds = [feed for _, feed in OnnxEngine.load(model_dir, precision, max_len).batches(texts)]
         self.session = ort.InferenceSession(os.path.join(model_dir, folder.MODELS[precision]),
+                                            ort.SessionOptions() if defaults else session_options(ort),
                                             providers=['CPUExecutionProvider'])
 
     def predict_proba(self, texts):
@@ -38,7 +41,7 @@ class Bare:
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--model_dir', required=True)
-    p.add_argument('--engine', default='onnx', choices=('onnx', 'bare'))
+    p.add_argument('--engine', default='onnx', choices=('onnx', 'bare', 'bare-default'))
     p.add_argument('--precision', default='int8', choices=('fp32', 'int8'))
     p.add_argument('--texts', required=True, help="JSON: {'max_len': N or null, 'texts': [...]}")
     p.add_argument('--repeat', type=int, default=3)
@@ -46,8 +49,8 @@ def main():
     with open(a.texts, encoding='utf-8') as f:
         spec = json.load(f)
     texts = spec['texts']
-    if a.engine == 'bare':
-        predictor = Bare(a.model_dir, a.precision, texts, spec['max_len'])
+    if a.engine.startswith('bare'):
+        predictor = Bare(a.model_dir, a.precision, texts, spec['max_len'], a.engine == 'bare-default')
     else:
         from kobert_news.engines.onnx import OnnxEngine
         predictor = OnnxEngine.load(a.model_dir, a.precision, spec['max_len'])

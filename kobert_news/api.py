@@ -1,4 +1,5 @@
-"""The Python interface: load a weight, classify articles. What a notebook or a service calls."""
+"""The Python interface: load a weight (or an export folder), classify articles. What a notebook or a
+service calls."""
 import numpy as np
 
 from kobert_news.config import EXPLAIN_BASELINES, EXPLAIN_STEPS
@@ -14,8 +15,9 @@ class Classifier:
 
     @classmethod
     def load(cls, weight_path=None, precision='fp32', calib_articles=None, **options):
-        """options: fields of kobert_news.options.PredictConfig. bf16/int8 are prepared on
-        calib_articles (or options['calib_path'])."""
+        """options: fields of kobert_news.options.PredictConfig (model_dir=D: the export folder D on
+        ONNX Runtime). The Gluon engine's bf16/int8 are prepared on calib_articles (or
+        options['calib_path'])."""
         from kobert_news.pipeline import Pipeline
         cfg = PredictConfig(gluon_weight_path=weight_path, precision=precision, **options)
         frame = None

@@ -52,7 +52,7 @@ def gluon():
 def model_files(cfg):
     """The files cfg's model is read from, which no output may land on: the export folder's, or the
     weight file with its description and centroids (cfg.gluon_weight_path resolved here)."""
-    if cfg.model_dir:
+    if getattr(cfg, 'model_dir', None):
         folder = cfg.model_dir
         return [os.path.join(folder, n) for n in sorted(os.listdir(folder))] if os.path.isdir(folder) else []
     cfg.gluon_weight_path = weight = resolve_weight(cfg.gluon_weight_path)
@@ -89,10 +89,11 @@ class Pipeline:
 
     @classmethod
     def load(cls, cfg, calib_frame=None):
-        """The pipeline of a PredictConfig (kobert_news.options): ONNX Runtime on cfg.model_dir's
-        export folder, else the Gluon predictor on the weight file. Gluon's bf16/int8 are prepared on
-        --calib_path's texts, else on calib_frame's (a sample of the input)."""
-        if cfg.model_dir:
+        """The pipeline of a PredictConfig (kobert_news.options), or of another config with its fields:
+        ONNX Runtime on cfg.model_dir's export folder, else the Gluon predictor on the weight file.
+        Gluon's bf16/int8 are prepared on --calib_path's texts, else on calib_frame's (a sample of
+        the input)."""
+        if getattr(cfg, 'model_dir', None):  # configs without the flag (evaluate.py's) read weight files
             from kobert_news.engines.onnx import OnnxEngine
             engine = OnnxEngine.load(cfg.model_dir, cfg.precision, cfg.max_len, cfg.batch_size)
             return cls(engine, processor_of(cfg, engine.meta), cfg.top_k)

@@ -6,6 +6,7 @@ KoBERT's token ids, long texts are tokenized from a prefix, texts are batched by
 the softmax is taken over the model's logits, so its probabilities are the predictor's to 1e-4.
 """
 import logging
+import os
 
 import numpy as np
 
@@ -46,6 +47,7 @@ class OnnxEngine:
         threads: ONNX Runtime's intra-op threads (default: its own, one per core)."""
         ort, tokenizers = _runtime()
         meta = folder_lib.read(model_dir)
+        max_len = weight_max_len(meta, max_len)
         if precision not in folder_lib.MODELS:
             raise UserError('an export folder runs fp32 (model.onnx) or int8 (model_int8.onnx), not %s' % precision)
         name = folder_lib.MODELS[precision]
@@ -54,14 +56,11 @@ class OnnxEngine:
         model = folder_lib.verified(model_dir, meta, name)
         tokenizer = tokenizers.Tokenizer.from_file(folder_lib.verified(model_dir, meta, folder_lib.TOKENIZER))
         placer = UsePlacer(model_dir, meta) if meta['mode'] in CLUSTER_MODES else None
-        options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
         try:
-            session = ort.InferenceSession(model, options, providers=['CPUExecutionProvider'])
+            session = ort.InferenceSession(model, session_options(ort, threads), providers=['CPUExecutionProvider'])
         except Exception as e:  # onnxruntime's own error types: a file that passed its checksum but does not load
             raise UserError('%s does not load in ONNX Runtime: %s' % (model, str(e).strip().splitlines()[0]))
-        return cls(session, tokenizer, meta, weight_max_len(meta, max_len), batch_size, precision, placer)
+        return cls(session, tokenizer, meta, max_len, batch_size, precision, placer)
 
     def encode(self, texts):
         """Token ids ([CLS] ... [SEP], cut to max_len) of each text. A long text is tokenized from
@@ -116,6 +115,19 @@ class OnnxEngine:
             model_texts = with_cluster(texts, ids) if self.mode == 4 else list(texts)
             return self.predict_proba(model_texts, progress, clusters=ids if self.mode == 5 else None), ids
         return self.predict_proba(texts, progress), None
+
+
+def session_options(ort, threads=None):
+    """ONNX Runtime's options for the engine: its threads wait passively, as kobert_gluon makes MXNet's
+    OpenMP threads wait (spinning threads fight other busy processes for the cores; bench/README.md);
+    KOBERT_NEWS_OMP_WAIT=library keeps ONNX Runtime's spinning. threads: intra-op threads (default:
+    ONNX Runtime's, one per core)."""
+    options = ort.SessionOptions()
+    if os.environ.get('KOBERT_NEWS_OMP_WAIT') != 'library':
+        options.add_session_config_entry('session.intra_op.allow_spinning', '0')
+    if threads:
+        options.intra_op_num_threads = threads
+    return options
 
 
 def softmax(logits):

@@ -112,3 +112,18 @@ def test_kobert_news_dispatches_every_front_end(tmp_path):
     script = os.path.join(os.path.dirname(sys.executable), 'kobert-news')
     r = subprocess.run([script, 'cache', '--help'], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0 and r.stdout.startswith('usage: kobert-news cache')
+
+
+def test_the_engines_threads_wait_passively(default_export, monkeypatch):
+    """As MXNet's OpenMP threads do (kobert_gluon): spinning threads fight other busy processes for the
+    cores. KOBERT_NEWS_OMP_WAIT=library keeps ONNX Runtime's own spinning, as it keeps libgomp's."""
+    from kobert_news.engines.onnx import OnnxEngine
+
+    def spinning():
+        options = OnnxEngine.load(default_export, 'int8').session.get_session_options()
+        return options.get_session_config_entry('session.intra_op.allow_spinning')
+    monkeypatch.delenv('KOBERT_NEWS_OMP_WAIT', raising=False)
+    assert spinning() == '0'
+    monkeypatch.setenv('KOBERT_NEWS_OMP_WAIT', 'library')
+    with pytest.raises(Exception, match='does not have configuration'):  # ONNX Runtime's default: spin
+        spinning()
