@@ -4,8 +4,9 @@ same CSV of real headlines: rows/s and peak memory, in one run.
 Both run as a user runs them, each in its own process (python -m kobert_news, the deploy
 environment's Python), one after the other, on the YNAT headlines repeated to --rows, with the
 same export folder (fp32). Wall time includes startup (Spark: the JVM, each Python worker opening
-its ONNX Runtime session). Peak memory is the whole process tree's resident memory, sampled every
-0.2 s (Spark: the driver, its JVM and the Python workers). Several --batch_rows run the job once
+its ONNX Runtime session). Peak memory and CPU time are the whole process tree's, sampled every 0.2 s
+(Spark: the driver, its JVM and the Python workers); rows per CPU second is what a busy machine
+moves least (another process's load stretches the wall time, not the CPU time). Several --batch_rows run the job once
 per Arrow batch size (how the job's default was chosen).
 
     python bench/bench_spark.py --model_dir D --data ../shared/data/ynat/ynat_headlines.csv --rows 100000
@@ -29,14 +30,16 @@ from measure import run  # noqa: E402
 
 
 def measure(name, cmd, rows, base=None):
-    """Runs cmd; prints its table row; returns its rows/s."""
-    seconds, _, tree, code = run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    """Runs cmd; prints its table row; returns (rows/s, rows per CPU second)."""
+    cpu = {}
+    seconds, _, tree, code = run(cmd, cpu=cpu, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     if code:
         raise SystemExit('%s failed (exit %d): run it alone to see why' % (name, code))
-    rate = rows / seconds
-    share = '%.0f%%' % (100 * rate / base) if base else ''
-    print('| %s | %d | %.1f | %.0f | %s | %.0f |' % (name, rows, seconds, rate, share, tree), flush=True)
-    return rate
+    rate, per_cpu = rows / seconds, rows / sum(cpu.values())
+    share = ' | '.join('%.0f%%' % (100 * a / b) for a, b in zip((rate, per_cpu), base)) if base else ' | '
+    print('| %s | %d | %.1f | %.0f | %.0f | %s | %.0f |' % (name, rows, seconds, rate, per_cpu, share, tree),
+          flush=True)
+    return rate, per_cpu
 
 
 def main():
@@ -56,8 +59,9 @@ def main():
     with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
         data = os.path.join(tmp, 'headlines.csv')
         make_csv(headlines, args.rows, data)
-        print('| command | rows | seconds | rows/s | of the batch command | peak RSS of the process tree (MiB) |')
-        print('|---|---|---|---|---|---|')
+        print('| command | rows | seconds | rows/s | rows per CPU second | rows/s, of the batch command\'s | '
+              'rows per CPU second, of the batch command\'s | peak RSS of the process tree (MiB) |')
+        print('|---|---|---|---|---|---|---|---|')
         base = None
         if not args.no_batch:
             base = measure('kobert-news predict', command + ['predict', '--model_dir', args.model_dir, '--data_path',

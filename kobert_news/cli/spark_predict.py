@@ -25,14 +25,16 @@ log = logging.getLogger('kobert_news.spark')
 @dataclass
 class SparkArgs(FormatArgs, OverwriteArgs):
     """Spark job"""
-    FLAGS = {'format': dict(help='csv (UTF-8, a header in each part file) or parquet (default csv)',
+    FLAGS = {'format': dict(help="csv (main.py's CSV in each part file: UTF-8 with a BOM, a header) or parquet "
+                                 '(default csv)',
                             choices=('csv', 'parquet'))}
     input: str = flag(help='CSV file, folder of .csv files, glob (quoted) or URL Spark reads (hdfs://, s3a://)')
     output: str = flag(help='output folder (part files, then _SUCCESS once the job is complete)')
     master: str = flag(help="Spark master: local[2], yarn, k8s://..., spark://... (default: spark-submit's, else "
                             "local[*])")
     partitions: int = flag(0, help="classify in at least this many tasks (default: Spark's parallelism)", low=0)
-    batch_rows: int = flag(1024, help='rows per batch handed to a Python worker (Arrow batch size)', low=1,
+    batch_rows: int = flag(1024, help='rows per batch handed to a Python worker (Arrow batch size; the default '
+                                      'was the fastest measured, bench/README.md)', low=1,
                            high=1000000)
     shared_model: bool = flag(False, help='the executors read --model_dir at the same path (a file system every '
                                           'node mounts); by default the folder is shipped with the job')
@@ -46,6 +48,9 @@ class SparkArgs(FormatArgs, OverwriteArgs):
 @dataclass
 class SparkPredictConfig(ModelDirArgs, ColumnArgs, ShapeArgs, InferenceArgs):
     """What main.py reads too: the export folder, the columns, the batches, the precision."""
+    FLAGS = {'precision': dict(help="fp32 runs the export folder's model.onnx, int8 its model_int8.onnx",
+                               choices=('fp32', 'int8')),
+             'calib_path': dict(help="refused: an export folder's int8 model was quantized when it was exported")}
 
     def check_model(self):
         if not self.model_dir:

@@ -34,6 +34,7 @@ def classify(cfg, input, output, master=None, fmt='csv', partitions=0, overwrite
     Returns the counts."""
     from kobert_news.pipeline import processor_of
     from kobert_news.spark import engine, inputs, model
+    engine.check_pyspark()
     own = spark is None and engine.starts_jvm()
     if own:
         engine.check_java()  # first: without Java nothing else matters

@@ -16,6 +16,15 @@ JAVA_VERSIONS = (17, 21)  # the Java releases Spark 4 runs on
 SPARK_FILES = re.compile(r'^(part-.*|_SUCCESS|_temporary|_committed_.*|_started_.*|\..*\.crc)$')
 
 
+def check_pyspark():
+    """pyspark, or a UserError saying where the job runs (the deploy path, not the Gluon stack's Python 3.7)."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError as e:
+        raise UserError('the Spark job needs pyspark (%s): run it in the deploy environment (make deploy-env, or '
+                        'pip install ".[spark]" on Python 3.10-3.13)' % e)
+
+
 @functools.lru_cache(maxsize=None)
 def check_java():
     """The major version of the Java that Spark will start, or a UserError saying how to get one."""
@@ -108,8 +117,10 @@ class Output:
         - an unfinished one (only Spark's files, no _SUCCESS): replaced;
         - a file, or a folder holding anything else: refused, even with --overwrite.
         A job killed between publish's two renames is completed here first."""
+        from kobert_news.spark.inputs import local_path
         self.path = path
-        self.fs, p = _fs(spark, path)
+        local = local_path(path)  # a link to a folder stays a link: the folder it names is replaced
+        self.fs, p = _fs(spark, os.path.realpath(local) if local else path)
         self.out = self.fs.makeQualified(p)
         self.staging, self.replaced = _beside(self.fs, self.out, 'incomplete'), _beside(self.fs, self.out, 'replaced')
         fs = self.fs

@@ -115,8 +115,11 @@ def test_spark_gives_the_batch_commands_topics_once_per_row(spark, inputs, defau
     assert_same_as_batch(read_parts(out), expected)
     assert_batch_format(out, bom.parent / 'batch.csv')
 
-    out = tmp_path / 'parquet'
-    counts = classify(PredictConfig(model_dir=default_export), str(cp949), str(out), fmt='parquet', spark=spark)
+    link = tmp_path / 'link'  # --overwrite through a link to the finished output: the link stays
+    link.symlink_to(out)
+    counts = classify(PredictConfig(model_dir=default_export), str(cp949), str(link), fmt='parquet', overwrite=True,
+                      spark=spark)
+    assert link.is_symlink() and sorted(os.listdir(str(tmp_path))) == ['csv', 'link']
     got = read_parts(out, 'parquet')
     assert got['probability'].dtype == np.float64 and got['predicted'].isna().sum() == 2
     assert_same_as_batch(got, expected)
@@ -149,6 +152,7 @@ def test_bad_input_and_outputs_fail_cleanly(spark, inputs, default_export, tmp_p
     assert 'no export folder at' in fails('--input', bom, '--output', tmp_path / 'o',
                                           model=('--model_dir', tmp_path / 'nothing'))
     assert 'leave out --calib_path' in fails('--input', bom, '--output', tmp_path / 'o', '--calib_path', bom)
+    assert "choose from 'fp32', 'int8'" in fails('--input', bom, '--output', tmp_path / 'o', '--precision', 'bf16')
     assert 'no CSV file at --input' in fails('--input', tmp_path / 'none' / '*.csv', '--output', tmp_path / 'o')
     assert "choose from 'csv', 'parquet'" in fails('--input', bom, '--output', tmp_path / 'o', '--format', 'html')
     headlines(20).drop(columns=['title']).to_csv(tmp_path / 'notitle.csv', index=False)
@@ -186,6 +190,17 @@ def test_without_java_one_error_line(tmp_path, default_export):
     assert r.returncode == 2 and r.stderr.strip().splitlines() == [
         'error: Spark needs Java 17 or 21, and none was found (no java on PATH, and JAVA_HOME is not set): '
         'install one, e.g. apt-get install openjdk-17-jre-headless']
+
+
+def test_without_pyspark_one_error_line(tmp_path, default_export):
+    """A Python without pyspark (the Gluon stack's 3.7 has none) is told where the job runs."""
+    code = ('import sys; sys.modules["pyspark"] = None  # an install without pyspark\n'
+            'from kobert_news.cli.spark_predict import entry; sys.exit(entry())')
+    r = subprocess.run([sys.executable, '-c', code, '--model_dir', default_export, '--input', YNAT, '--output',
+                        tmp_path / 'o'], capture_output=True, text=True, timeout=120)
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1 and lines[0].startswith('error: the Spark job needs pyspark'), r.stderr
+    assert 'make deploy-env' in lines[0] and not (tmp_path / 'o').exists()
 
 
 def start_and_kill(cmd, out):
