@@ -77,6 +77,13 @@ class Prediction:
     def __post_init__(self):
         self.has_text = np.array([bool(t) for t in self.texts], dtype=bool)
 
+    def __len__(self):
+        return len(self.texts)
+
+    def __getitem__(self, rows):
+        """The Prediction of a slice of the rows (the server answers each request its own)."""
+        return Prediction(self.texts[rows], self.probs[rows], None if self.clusters is None else self.clusters[rows])
+
 
 class Pipeline:
     def __init__(self, engine, processor, top_k=1):
@@ -121,22 +128,39 @@ class Pipeline:
     def topics(self):
         return self.engine.topics
 
+    def describe(self):
+        """The model, for the server's answers and /info: the engine's files (names, never paths),
+        mode, max_len, precision, topics, untrained topics, configuration and the columns read."""
+        engine, proc = self.engine, self.processor
+        return dict(engine.describe(), mode=proc.mode, max_len=engine.max_len, precision=engine.precision,
+                    untrained_topics=list(engine.untrained_topics), topics=list(self.topics),
+                    config=engine.meta.get('config'), columns={'title': proc.title, 'body': proc.body})
+
     def predict(self, df, source='the input', progress=False, first_record=1):
         """A Prediction for every row of df (rows without text included, unclassified, with a warning
         naming their records; df's first row is record first_record of the source)."""
-        texts = self.processor.texts(df, source)
-        pred = Prediction(texts, np.full((len(df), len(self.topics)), np.nan, dtype=np.float32))
-        keep = np.flatnonzero(pred.has_text)
-        if len(keep) < len(texts):
+        pred = self.predict_texts(self.processor.texts(df, source), progress, first_record)
+        if not pred.has_text.all():
             warn_no_text(np.flatnonzero(~pred.has_text) + first_record, source, 'left unclassified')
-        window = (np.arange(len(df)) + first_record - 1) // WINDOW
+        return pred
+
+    def predict_articles(self, articles):
+        """A Prediction of articles ({'title': ..., 'body': ...}, missing keys empty), their text built
+        as for a CSV row with these cells; those without text are kept, unclassified, unwarned."""
+        return self.predict_texts([self.processor.text(a.get('title'), a.get('body')) for a in articles])
+
+    def predict_texts(self, texts, progress=False, first_record=1):
+        """The Prediction of model texts ('': no text), in WINDOW blocks counted from first_record."""
+        pred = Prediction(list(texts), np.full((len(texts), len(self.topics)), np.nan, dtype=np.float32))
+        keep = np.flatnonzero(pred.has_text)
+        window = (np.arange(len(texts)) + first_record - 1) // WINDOW
         for w in np.unique(window[keep]):
             rows = keep[window[keep] == w]
             probs, clusters = self.engine.predict_articles([texts[i] for i in rows], progress)
             pred.probs[rows] = probs
             if clusters is not None:
                 if pred.clusters is None:
-                    pred.clusters = np.full(len(df), -1, dtype=np.int64)
+                    pred.clusters = np.full(len(texts), -1, dtype=np.int64)
                 pred.clusters[rows] = clusters
         return pred
 

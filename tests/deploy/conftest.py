@@ -49,11 +49,7 @@ def export(weight, folder, *flags):
 @pytest.fixture(scope='session')
 def tiny(legacy_side, tmp_path_factory):
     """(weight, export folder with --int8): a random tiny mode-3 weight (max_len 64), as training writes one."""
-    base = tmp_path_factory.mktemp('tiny')
-    weight = str(base / 'tiny.params')
-    legacy('-c', 'from kobert_gluon.tokenizer import KoBERTTokenizer\nfrom tests.conftest import make_weight\n'
-                 'make_weight(%r, KoBERTTokenizer.load(), seed=5)' % weight)
-    return weight, export(weight, base / 'onnx', '--int8')
+    return tiny_export(tmp_path_factory.mktemp('tiny'), '--int8', seed=5)
 
 
 @pytest.fixture(scope='session')
@@ -67,3 +63,25 @@ def ynat():
     if not os.path.isfile(YNAT):
         pytest.skip('../shared/data/ynat is absent')
     return YNAT
+
+
+def tiny_export(base, *flags, **weight):
+    """(weight, export folder) of a random tiny weight made as training writes one (make_weight's options)."""
+    path = str(base / 'tiny.params')
+    legacy('-c', 'from kobert_gluon.tokenizer import KoBERTTokenizer\nfrom tests.conftest import make_weight\n'
+                 'make_weight(%r, KoBERTTokenizer.load(), **%r)' % (path, weight))
+    return path, export(path, base / 'onnx', *flags)
+
+
+@pytest.fixture(scope='session')
+def titles(legacy_side, tmp_path_factory):
+    """(weight, export folder): a tiny mode-2 (title only) weight whose description says it never saw
+    entertain, as the default weight's does."""
+    return tiny_export(tmp_path_factory.mktemp('titles'), mode=2, untrained_topics=['entertain'])
+
+
+@pytest.fixture(scope='session')
+def long_reader(legacy_side, tmp_path_factory):
+    """The export folder of a tiny weight that reads 512 tokens: a long article's explanation takes
+    seconds (one run per word read), long enough to be seen in progress."""
+    return tiny_export(tmp_path_factory.mktemp('long'), max_len=512, seed=6)[1]
