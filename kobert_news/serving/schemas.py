@@ -39,6 +39,7 @@ class ArticleResult(BaseModel):
 
 
 class ModelInfo(BaseModel):
+    model_config = ConfigDict(protected_namespaces=())  # model_file is a field, not pydantic's
     engine: str = Field(..., description='onnx (an export folder on ONNX Runtime) or gluon (a weight file on MXNet)')
     weight: str = Field(..., description='the weight file (its name), or the one the export folder was made from')
     md5: str = Field(..., description="the weight file's md5")
