@@ -13,10 +13,12 @@ DEFAULT_WEIGHT = os.path.join(ROOT, 'weights', 'kobert-news-small-ynat.pth')
 TIMEOUT = 1800  # seconds: a busy machine, and a first make env or make hf-env
 
 
-def _make(target):
-    r = subprocess.run(['make', target], cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT)
+def _make(target, *variables):
+    r = subprocess.run(['make', target] + list(variables), cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT,
+                       env=dict(os.environ, KOBERT_HOME=KOBERT_HOME or ''))
     if r.returncode:
         pytest.fail('make %s failed:\n%s' % (target, (r.stdout + r.stderr)[-3000:]))
+    return r.stdout + r.stderr
 
 
 def legacy(*args, cwd=ROOT, check=True):
@@ -52,10 +54,17 @@ def tiny(legacy_side, tmp_path_factory):
     return tiny_export(tmp_path_factory.mktemp('tiny'), '--int8', seed=5)
 
 
+def make_default_export(folder):
+    """make default-export EXPORT_DIR=folder (what make serve runs first): its output."""
+    return _make('default-export', 'EXPORT_DIR=%s' % folder)
+
+
 @pytest.fixture(scope='session')
 def default_export(legacy_side, tmp_path_factory):
-    """The shipped weight's export folder, fp32 and int8."""
-    return export(DEFAULT_WEIGHT, tmp_path_factory.mktemp('default') / 'onnx', '--int8')
+    """The shipped weight's export folder, fp32 and int8, as make serve makes it when it is missing."""
+    folder = tmp_path_factory.mktemp('default') / 'onnx'
+    assert 'exported' in make_default_export(folder)
+    return str(folder)
 
 
 @pytest.fixture(scope='session')
