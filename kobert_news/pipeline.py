@@ -3,7 +3,8 @@
 A Pipeline holds an engine (kobert_news.engines: the Gluon predictor on a weight file, or ONNX
 Runtime on an export folder) and the processor that builds its text from CSV columns. It keeps
 rows without text (unclassified, with one warning) and adds the output columns, the same over
-either engine. CsvWriter is the one CSV writer. No MXNet here: it is imported only for a weight file.
+either engine. CsvWriter is the one CSV writer. No MXNet here: it is imported only for a weight file;
+and pandas only for frames (a server that classifies articles never loads it: 75 MB with pyarrow).
 """
 import contextlib
 import logging
@@ -11,7 +12,6 @@ import os
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from kobert_gluon.atomic import atomic_path
 from kobert_news.config import UserError, default_weight
@@ -144,10 +144,14 @@ class Pipeline:
             warn_no_text(np.flatnonzero(~pred.has_text) + first_record, source, 'left unclassified')
         return pred
 
+    def article_texts(self, articles):
+        """The model text of articles ({'title': ..., 'body': ...}, missing keys empty), as for CSV rows
+        with these cells ('' without text)."""
+        return [self.processor.text(a.get('title'), a.get('body')) for a in articles]
+
     def predict_articles(self, articles):
-        """A Prediction of articles ({'title': ..., 'body': ...}, missing keys empty), their text built
-        as for a CSV row with these cells; those without text are kept, unclassified, unwarned."""
-        return self.predict_texts([self.processor.text(a.get('title'), a.get('body')) for a in articles])
+        """A Prediction of articles (article_texts); those without text are kept, unclassified, unwarned."""
+        return self.predict_texts(self.article_texts(articles))
 
     def predict_texts(self, texts, progress=False, first_record=1):
         """The Prediction of model texts ('': no text), in WINDOW blocks counted from first_record."""
@@ -171,6 +175,7 @@ class Pipeline:
         blank = np.where(pred.has_text[:, None], ranked, len(self.topics))
         out = {'predicted': topics[blank[:, 0]], 'probability': pred.probs[np.arange(n), ranked[:, 0]]}
         if pred.clusters is not None:
+            import pandas as pd
             out['cluster'] = pd.array([int(c) if c >= 0 else None for c in pred.clusters], dtype='Int64')
         if self.top_k > 1:
             for j in range(self.top_k):
@@ -201,6 +206,7 @@ class Pipeline:
 
 
 def articles_frame(articles, title='title', body='cleanBody'):
+    import pandas as pd
     return pd.DataFrame({title: [a.get('title') or '' for a in articles],
                          body: [a.get('body') or '' for a in articles]})
 

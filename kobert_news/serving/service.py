@@ -92,13 +92,16 @@ class Service:
             log.warning(untrained_note(pipeline.engine.untrained_topics))
 
     def _warm_up(self):
-        """Run the model on texts of several lengths, then on a single one, so that the first clients
-        do not wait for the engine to plan its graph (MXNet builds one per shape)."""
-        from preprocess import read_csv
-        path = sample_csv()
-        texts = [t for t in self.pipeline.processor.texts(read_csv(path)) if t] if path else []
-        texts = texts or ['손흥민 시즌 10호골']
-        self.pipeline.predict_texts(texts)
+        """Run the model on the sample articles (texts of several lengths), then on a single one, so
+        that the first clients do not wait for the engine to plan its graph (MXNet builds one per
+        shape). Read with the csv module: a server that is only sent articles never loads pandas."""
+        import csv
+        path, articles = sample_csv(), []
+        if path:
+            with open(path, encoding='utf-8-sig', newline='') as f:
+                articles = [{'title': r.get('title'), 'body': r.get('cleanBody')} for r in csv.DictReader(f)]
+        pred = self.pipeline.predict_articles(articles)
+        texts = [t for t in pred.texts if t] or ['손흥민 시즌 10호골']
         self.pipeline.predict_texts(texts[:1])
 
     def _classify(self, articles):

@@ -19,7 +19,7 @@ from tests.conftest import ROOT
 from tests.deploy.conftest import legacy
 from tests.deploy.test_batch import assert_same_output
 from tests.served import (LONG_BODY, SAMPLE, TIMEOUT, Served, assert_error, assert_same, concurrently,
-                          explanation_in_flight, sample_articles, stopped_counts)
+                          explanation_in_flight, sample_articles, serving, stopped_counts)
 
 
 @pytest.fixture(scope='module')
@@ -121,6 +121,21 @@ def test_article_without_text_gets_null_topic(server, pipeline):
     assert first['topic'] in pipeline.topics and len(first['top_k']) == 1
     assert second == {'topic': None, 'probability': None, 'top_k': [], 'cluster': None,
                       'reason': 'no text for mode 3'}
+
+
+def test_a_server_sent_only_articles_never_loads_pandas(tiny):
+    """Articles in, topics and explanations out: no pandas in the process (75 MB with pyarrow: the
+    server's peak memory, bench/README.md); the first CSV loads it."""
+    def pandas_loaded(s):
+        with open('/proc/%d/maps' % s.proc.pid) as f:
+            return '/pandas/' in f.read()
+    with serving(tiny[1]) as s:
+        assert s.post({'articles': sample_articles()}).status_code == 200
+        assert s.post({'articles': [{'title': '경제'}]}, path='/explain').status_code == 200
+        assert not pandas_loaded(s)
+        with open(SAMPLE, 'rb') as f:
+            assert requests.post(s.url('/predict/csv'), files={'file': ('s.csv', f)}, timeout=TIMEOUT).status_code == 200
+        assert pandas_loaded(s)
 
 
 # ---------------------------------------------------------------- bad input
