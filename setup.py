@@ -22,7 +22,6 @@ DEPLOY = '; python_version >= "3.10"'
 # tests; cython builds gluonnlp's extension when pip compiles it). protobuf stays: the export reads
 # sentencepiece's model proto.
 TEST_ONLY = ('pytest', 'build', 'pyproject_hooks', 'tomli', 'cython', 'selenium')
-SPARK = ('pyspark', 'py4j', 'pyarrow')  # spark_predict.py only: pip install kobert-news[spark]
 gluon = requirements('requirements.txt')
 DEPLOY_NEEDS = {
     'core': ['numpy>=1.26', 'onnxruntime>=1.20', 'tokenizers>=0.20', 'pandas>=2.2', 'tqdm>=4.66',
@@ -57,10 +56,10 @@ setup(
     package_data={'kobert_news.weights': ['kobert-news-small-ynat.pth', 'kobert-news-small-ynat.json', 'README.md'],
                   'kobert_news.configs': ['*.json'], 'kobert_news.data': ['sample.csv'],
                   'kobert_news': ['web/*', 'web/fonts/*', 'spark/log4j2.properties']},
-    install_requires=on([r for r in gluon if not r.startswith(TEST_ONLY + SPARK)], GLUON)
+    install_requires=on([r for r in gluon if not r.startswith(TEST_ONLY)], GLUON)
     + on(DEPLOY_NEEDS['core'], DEPLOY),
     extras_require={'test': on([r for r in gluon if r.startswith(TEST_ONLY)], GLUON) + on(DEPLOY_NEEDS['test'], DEPLOY),
-                    'spark': on([r for r in gluon if r.startswith(SPARK)], GLUON) + on(DEPLOY_NEEDS['spark'], DEPLOY),
+                    'spark': on(DEPLOY_NEEDS['spark'], DEPLOY),  # the Spark job runs on the deploy path only
                     # the server's web stack; on 3.7 it comes with the Gluon stack above
                     'serve': on(DEPLOY_NEEDS['serve'], DEPLOY)},
     entry_points={'console_scripts': [

@@ -9,6 +9,7 @@ import threading
 import time
 
 PAGE = os.sysconf('SC_PAGE_SIZE')
+TICKS = os.sysconf('SC_CLK_TCK')
 
 
 def _children():
@@ -25,8 +26,9 @@ def _children():
     return tree
 
 
-def tree_rss(pid):
-    """Resident bytes of pid and all its descendants."""
+def tree_rss(pid, cpu=None):
+    """Resident bytes of pid and all its descendants. cpu: a dict given to be filled with each of their
+    CPU seconds so far (user + system), by pid."""
     tree, todo, total = _children(), [pid], 0
     while todo:
         p = todo.pop()
@@ -34,20 +36,25 @@ def tree_rss(pid):
         try:
             with open('/proc/%d/statm' % p) as f:
                 total += int(f.read().split()[1]) * PAGE
+            if cpu is not None:
+                with open('/proc/%d/stat' % p) as f:
+                    fields = f.read().rsplit(')', 1)[1].split()
+                cpu[p] = max(cpu.get(p, 0), (int(fields[11]) + int(fields[12])) / TICKS)
         except (OSError, IndexError, ValueError):
             pass
     return total
 
 
-def run(cmd, env=None, every=0.2, **kw):
-    """(seconds, peak RSS of the process in MiB, peak RSS of its process tree in MiB, returncode)."""
+def run(cmd, env=None, every=0.2, cpu=None, **kw):
+    """(seconds, peak RSS of the process in MiB, peak RSS of its process tree in MiB, returncode).
+    cpu: a dict filled with the CPU seconds of each process of the tree, as last sampled."""
     tic = time.time()
     proc = subprocess.Popen(cmd, env=env, **kw)
     peak, done = [0], threading.Event()
 
     def sample():
         while not done.is_set():
-            peak[0] = max(peak[0], tree_rss(proc.pid))
+            peak[0] = max(peak[0], tree_rss(proc.pid, cpu))
             done.wait(every)
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()

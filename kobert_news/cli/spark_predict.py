@@ -1,14 +1,15 @@
-"""Classify CSV files on Apache Spark: the input's rows, each with predicted and probability, in a
-partitioned CSV or Parquet folder written through Spark's output committer.
+"""Classify CSV files on Apache Spark with ONNX Runtime on an export folder (export.py --to onnx):
+the input's rows, each with predicted and probability, in a partitioned CSV or Parquet folder.
 
-    python spark_predict.py --input news.csv --output topics/ --master local[2]
-    python spark_predict.py --input 'archive/*.csv' --output topics/ --format parquet --precision int8
-    spark-submit --master yarn ... spark_predict.py --input 'hdfs:///news/*.csv' --output hdfs:///topics
+    kobert-news spark --model_dir export/ --input news.csv --output topics/ --master 'local[2]'
+    kobert-news spark --model_dir export/ --input 'archive/*.csv' --output topics/ --format parquet
+    spark-submit --master spark://host:7077 spark_predict.py --model_dir export/ --input ... --output ...
 
-Rows are spread over --partitions tasks; each executor's Python worker loads the weight once. Rows
-without text are kept with predicted and probability empty. An output folder is written when it
-is new, empty or holds an interrupted job's output (run the same command again after a failure);
-a finished output is replaced only with --overwrite. See the README, "Scaling out".
+Rows are spread over --partitions tasks; the export folder travels with the job (or, with
+--shared_model, every node reads it at the same path), and each executor's Python worker opens it
+once. Rows without text are kept with predicted and probability empty. The output appears only
+once the job is complete: run the same command again after a failure; a finished output is
+replaced only with --overwrite, and kept until the new one is complete. See the README, "Scaling out".
 """
 import logging
 import sys
@@ -16,8 +17,7 @@ from dataclasses import dataclass
 
 from kobert_news.cli.common import commands, guard_folder, parse
 from kobert_news.config import UserError
-from kobert_news.options import (ColumnArgs, FilesArgs, FormatArgs, InferenceArgs, OverwriteArgs, ShapeArgs,
-                                  WeightArgs, flag)
+from kobert_news.options import ColumnArgs, FormatArgs, InferenceArgs, ModelDirArgs, OverwriteArgs, ShapeArgs, flag
 
 log = logging.getLogger('kobert_news.spark')
 
@@ -25,15 +25,19 @@ log = logging.getLogger('kobert_news.spark')
 @dataclass
 class SparkArgs(FormatArgs, OverwriteArgs):
     """Spark job"""
-    FLAGS = {'format': dict(help='csv (UTF-8, a header in each part file) or parquet (default csv)',
+    FLAGS = {'format': dict(help="csv (main.py's CSV in each part file: UTF-8 with a BOM, a header) or parquet "
+                                 '(default csv)',
                             choices=('csv', 'parquet'))}
     input: str = flag(help='CSV file, folder of .csv files, glob (quoted) or URL Spark reads (hdfs://, s3a://)')
     output: str = flag(help='output folder (part files, then _SUCCESS once the job is complete)')
     master: str = flag(help="Spark master: local[2], yarn, k8s://..., spark://... (default: spark-submit's, else "
                             "local[*])")
     partitions: int = flag(0, help="classify in at least this many tasks (default: Spark's parallelism)", low=0)
-    batch_rows: int = flag(4096, help='rows per batch handed to a Python worker (Arrow batch size)', low=1,
+    batch_rows: int = flag(1024, help='rows per batch handed to a Python worker (Arrow batch size; the default '
+                                      'was the fastest measured, bench/README.md)', low=1,
                            high=1000000)
+    shared_model: bool = flag(False, help='the executors read --model_dir at the same path (a file system every '
+                                          'node mounts); by default the folder is shipped with the job')
 
     def check_paths(self):
         for name in ('input', 'output'):
@@ -42,8 +46,18 @@ class SparkArgs(FormatArgs, OverwriteArgs):
 
 
 @dataclass
-class SparkPredictConfig(WeightArgs, ColumnArgs, ShapeArgs, FilesArgs, InferenceArgs):
-    """What main.py reads too: the weight, the columns, the batches, KoBERT's files, the precision."""
+class SparkPredictConfig(ModelDirArgs, ColumnArgs, ShapeArgs, InferenceArgs):
+    """What main.py reads too: the export folder, the columns, the batches, the precision."""
+    FLAGS = {'precision': dict(help="fp32 runs the export folder's model.onnx, int8 its model_int8.onnx",
+                               choices=('fp32', 'int8')),
+             'calib_path': dict(help="refused: an export folder's int8 model was quantized when it was exported")}
+
+    def check_model(self):
+        if not self.model_dir:
+            raise UserError('give --model_dir: an export folder (export.py --to onnx makes one)')
+        if self.calib_path:
+            raise UserError("--calib_path calibrates MXNet's int8; an export folder's int8 model was quantized "
+                            'when it was exported: leave out --calib_path')
 
 
 def main(argv=None):
@@ -54,7 +68,7 @@ def main(argv=None):
     if folder:
         guard_folder(folder)
     counts = classify(cfg, job.input, job.output, job.master, job.format or 'csv', job.partitions, job.overwrite,
-                      job.batch_rows)
+                      job.batch_rows, job.shared_model)
     if counts['unclassified']:
         log.warning('%d row(s) have no text: left unclassified (predicted and probability empty)',
                     counts['unclassified'])

@@ -15,6 +15,7 @@ import pandas as pd
 from kobert_news.config import UserError
 from preprocess.processor import detect_encoding
 
+UNICODE = ('UTF-8', 'UTF-16', 'UTF-16BE', 'UTF-16LE', 'UTF-32', 'US-ASCII', 'ISO-8859-1')  # Spark 4's own set
 URL = re.compile(r'^[a-zA-Z][a-zA-Z0-9+.-]*://')
 
 
@@ -82,5 +83,8 @@ def java_charset(encoding):
 def read(spark, paths, encoding):
     """The CSV files as a DataFrame of strings (empty cells null), quoted fields over several lines
     kept whole (multiLine), quotes doubled inside quotes (escape '"'), as pandas and Excel write them."""
-    return spark.read.csv(paths, header=True, multiLine=True, escape='"', encoding=java_charset(encoding),
-                          inferSchema=False, mode='PERMISSIVE')
+    charset = java_charset(encoding)
+    if charset not in UNICODE:  # Spark 4 reads other charsets (CP949, EUC-KR) only when told to use Java's
+        spark.conf.set('spark.sql.legacy.javaCharsets', 'true')
+    return spark.read.csv(paths, header=True, multiLine=True, escape='"', encoding=charset, inferSchema=False,
+                          mode='PERMISSIVE')

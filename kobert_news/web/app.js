@@ -128,7 +128,18 @@
     return 'rgba(' + (value > 0 ? '37,99,235' : '220,38,38') + ',' + alpha.toFixed(3) + ')';
   }
 
+  // How an answer's attributions were computed (its "method" and "baseline"; integrated gradients
+  // where a server does not say): occlusion's values are drops of the topic's probability.
+  const OCCLUDED = { remove: 'removed', mask: 'replaced by [MASK]', pad: 'replaced by [PAD]' };
+  function noteMethod(method, baseline) {
+    const occlusion = method === 'occlusion';
+    $('method').textContent = occlusion ? 'word occlusion: how much the topic\'s probability drops when the word is '
+      + (OCCLUDED[baseline] || 'taken out') : 'integrated gradients';
+    $('steps-field').hidden = occlusion;  // occlusion has no integration path
+  }
+
   function drawWords(result) {
+    noteMethod(result.method, result.baseline);
     const box = $('words');
     box.replaceChildren();
     const { words, attributions, words_read: read } = result;
@@ -282,7 +293,10 @@
     $('article-form').addEventListener('submit', onArticle);
     $('csv-form').addEventListener('submit', onCsv);
     // Said at once when the model is ready; else with the first answer.
-    call('/info').then((reply) => noteWeight(reply.body), () => {});
+    call('/info').then((reply) => {
+      noteWeight(reply.body);
+      if (reply.body && reply.body.explain_method) noteMethod(reply.body.explain_method);  // before any answer
+    }, () => {});
     window.addEventListener('unhandledrejection', (e) => showMessage('Something went wrong on this page: '
       + (e.reason && e.reason.message ? e.reason.message : e.reason)));
   }

@@ -75,12 +75,11 @@ def main():
             diff = (got['probability'] - reference['probability']).abs().max()
             ok = got['predicted'].equals(reference['predicted']) and diff <= 1e-4 and not stack
             failed += not ok
-            print('%s: %s, probabilities within %.1g (%s)%s' % (
-                sh(vpy, '-c', 'import platform; print(platform.python_version())').strip(), 'ok' if ok else 'FAILED', diff,
-                                      ', '.join('%s %s' % (n, versions.get(n)) for n in
-                                                ('onnxruntime', 'tokenizers', 'numpy', 'pandas', 'fastapi',
-                                                 'starlette', 'uvicorn', 'h11')),
-                                      '' if not stack else ' with %s' % ', '.join(stack)))
+            release = sh(vpy, '-c', 'import platform; print(platform.python_version())').strip()
+            shown = ', '.join('%s %s' % (n, versions.get(n)) for n in ('onnxruntime', 'tokenizers', 'numpy', 'pandas',
+                                                                    'fastapi', 'starlette', 'uvicorn', 'h11'))
+            print('%s: %s, probabilities within %.1g (%s)%s' % (release, 'ok' if ok else 'FAILED', diff, shown,
+                                                              ' with %s' % ', '.join(stack) if stack else ''))
     return 1 if failed else 0
 
 

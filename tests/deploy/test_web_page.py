@@ -140,6 +140,12 @@ def test_article_is_classified_and_explained(browser, page, classifier, tmp_path
     shades = browser.execute_script("return Array.from(document.querySelectorAll('#words .w')).map("
                                     "s => getComputedStyle(s).backgroundColor)")
     assert len(set(shades)) > 2 and 'rgba(0, 0, 0, 0)' not in shades
+    # The legend names the answer's method; occlusion (an export folder's) has no steps to choose.
+    occlusion = expected['method'] == 'occlusion'
+    legend = browser.execute_script("return document.getElementById('method').textContent")
+    assert legend == ('word occlusion: how much the topic\'s probability drops when the word is removed' if occlusion
+                      else 'integrated gradients')
+    assert (by_id(browser, 'steps-field').get_attribute('hidden') is not None) == occlusion
     # Hangul is drawn with the font the app serves, and nothing came from elsewhere.
     faces = browser.execute_async_script("const done = arguments[0]; document.fonts.load("
                                          "'16px \"KoNews Hangul\"', '가').then(f => done(f.length), () => done(-1));")
