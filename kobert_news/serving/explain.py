@@ -3,9 +3,9 @@ and explain.py compute it: word occlusion on an export folder (the article and a
 one batched run), integrated gradients on a weight file (its plain fp32 graph, loaded in the model
 thread on the first request).
 
-An explanation costs up to max_len runs of the model per article (seconds on a large model; integrated
-gradients: steps passes of the model and its gradient), so the
-server computes one at a time: while one is in progress another /explain is answered 503 with
+An explanation costs up to max_len runs of the model per article (seconds on a large model;
+integrated gradients: steps passes of the model and its gradient), so the server computes one at a
+time: while one is in progress another /explain is answered 503 with
 Retry-After. Each article is one job for the model thread, so the /predict requests that queue
 meanwhile are answered between two articles, and a client that leaves stops its explanation after
 the article in progress."""
