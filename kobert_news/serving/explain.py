@@ -5,10 +5,9 @@ thread on the first request).
 
 An explanation costs up to max_len runs of the model per article (seconds on a large model;
 integrated gradients: steps passes of the model and its gradient), so the server computes one at a
-time: while one is in progress another /explain is answered 503 with
-Retry-After. Each article is one job for the model thread, so the /predict requests that queue
-meanwhile are answered between two articles, and a client that leaves stops its explanation after
-the article in progress."""
+time: while one is in progress another /explain is answered 503 with Retry-After. Each article is
+one job for the model thread, so the /predict requests that queue meanwhile are answered between two
+articles, and a client that leaves stops its explanation after the article in progress."""
 from fastapi import Request
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
