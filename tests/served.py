@@ -44,13 +44,16 @@ class Served:
                 self.port = int(m.group(1))
                 break
         else:
+            self.proc.kill()
             raise AssertionError('the server did not start:\n' + ''.join(self.lines))
         self.first_health = requests.get(self.url('/health'), timeout=TIMEOUT)
         self._reader = threading.Thread(target=lambda: self.lines.extend(self.proc.stderr), daemon=True)
         self._reader.start()
         deadline = time.time() + 120
         while requests.get(self.url('/health'), timeout=TIMEOUT).status_code != 200:
-            assert self.proc.poll() is None and time.time() < deadline, ''.join(self.lines)
+            if self.proc.poll() is not None or time.time() > deadline:
+                self.proc.kill()
+                raise AssertionError('the server did not get ready:\n' + ''.join(self.lines))
             time.sleep(0.05)
 
     def url(self, path):
@@ -98,10 +101,13 @@ def explanation_in_flight(server, articles=4, steps=200, sentences=40):
 
 @contextlib.contextmanager
 def serving(model, *args):
-    """A Served for the block, stopped after it: it must exit 0 without a traceback."""
+    """A Served for the block, stopped after it (also when the block fails): it must exit 0 without a
+    traceback."""
     s = Served(model, *args)
-    yield s
-    code, log = s.stop()
+    try:
+        yield s
+    finally:
+        code, log = s.stop()
     assert code == 0 and 'Traceback' not in log, log
 
 
@@ -211,12 +217,14 @@ def sigterm_under_load(s, pipeline, clients=6):
     threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
     for t in threads:
         t.start()
-    wait_for(lambda: len(answered) >= 30)
-    stop.set()
-    s.proc.send_signal(signal.SIGTERM)
-    for t in threads:
-        t.join(TIMEOUT)
-    code, log = s.stop()
+    try:
+        wait_for(lambda: len(answered) >= 30)
+    finally:
+        stop.set()
+        s.proc.send_signal(signal.SIGTERM)
+        for t in threads:
+            t.join(TIMEOUT)
+        code, log = s.stop()
     assert code == 0 and 'Traceback' not in log, log
     assert all(r.status_code == 200 for _, r in answered), [r.text for _, r in answered if r.status_code != 200]
     accepted, done, dropped = stopped_counts(log)
