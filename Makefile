@@ -1,5 +1,7 @@
 # make demo: build .venv if needed, then classify data/sample.csv
 # make test: build .venv and .venv-deploy if needed, then run the test suite and the deploy suite
+# make serve: build .venv-deploy (and, to export, .venv and .venv-hf) if needed, export the default weight
+#             if its export is missing, and serve it on http://127.0.0.1:8000 with ONNX Runtime
 SHELL := /bin/bash
 VENV  := .venv
 PY    := $(VENV)/bin/python
@@ -10,7 +12,8 @@ DEPLOY_STAMP := $(DEPLOY_VENV)/.installed
 PY37  := $(shell python3.7 -c 'import sys' >/dev/null 2>&1 && echo python3.7 || \
            ls -d $$(pyenv root 2>/dev/null || echo $$HOME/.pyenv)/versions/3.7.*/bin/python3.7 2>/dev/null | sort -V | tail -n 1)
 
-.PHONY: demo test env browser bench clean default-weight record wheel hf-env deploy-env check-pythons
+.PHONY: demo test env browser bench clean default-weight record wheel hf-env deploy-env check-pythons serve \
+        default-export
 
 YNAT ?= ../shared/data/ynat/ynat_headlines.csv
 # The shipped default weight: small configuration, from scratch, on all KLUE-YNAT headlines, for the
@@ -109,6 +112,23 @@ $(DEPLOY_STAMP): requirements-deploy.txt setup.py
 # folder there (tests/deploy/check_pythons.py; minutes: each install downloads the stack).
 check-pythons: $(STAMP) $(DEPLOY_STAMP)
 	$(DEPLOY_VENV)/bin/python tests/deploy/check_pythons.py
+
+# The default weight's export folder (export.py --to onnx --int8), made once: description.json, written
+# last, marks a whole export (one cut short is redone; --overwrite replaces only the files an export
+# writes), and a newer weight file makes it again. The export runs torch in .venv-hf, or in $KOBERT_HF_VENV.
+EXPORT_DIR ?= exports/kobert-news-small-ynat
+SERVE_FLAGS ?=
+EXPORT_NEEDS := $(STAMP) $(if $(KOBERT_HF_VENV),,$(HF_STAMP))
+
+default-export: $(EXPORT_DIR)/description.json
+
+$(EXPORT_DIR)/description.json: $(DEFAULT_WEIGHT).pth | $(EXPORT_NEEDS)
+	$(PY) export.py --gluon_weight_path $(DEFAULT_WEIGHT).pth --to onnx --int8 --output_dir $(EXPORT_DIR) --overwrite
+
+# The deploy server on that export (SERVE_FLAGS: more of its flags, e.g. --precision int8 --port 8080);
+# exec: the server is make's own child, and its exit status make's.
+serve: $(DEPLOY_STAMP) $(EXPORT_DIR)/description.json
+	exec $(DEPLOY_VENV)/bin/kobert-news serve --model_dir $(EXPORT_DIR) $(SERVE_FLAGS)
 
 clean:
 	rm -rf $(VENV) $(HF_VENV) $(DEPLOY_VENV) *.egg-info .pytest_cache build dist

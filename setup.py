@@ -29,7 +29,7 @@ DEPLOY_NEEDS = {
     'serve': ['fastapi>=0.120', 'starlette>=1.3.1', 'uvicorn>=0.30', 'h11>=0.16.0', 'python-multipart>=0.0.31',
               'pydantic>=2.7', 'fastapi-offline>=1.7', 'httptools>=0.6', 'uvloop>=0.21; sys_platform != "win32"'],
     'spark': ['pyspark>=3.5', 'pyarrow>=23.0.1'],
-    'test': ['pytest>=8', 'selenium>=4.20'],
+    'test': ['pytest>=8', 'selenium>=4.20', 'requests>=2.32.4'],
 }
 
 
@@ -55,7 +55,7 @@ setup(
     package_dir={'kobert_news.weights': 'weights', 'kobert_news.configs': 'configs', 'kobert_news.data': 'data'},
     package_data={'kobert_news.weights': ['kobert-news-small-ynat.pth', 'kobert-news-small-ynat.json', 'README.md'],
                   'kobert_news.configs': ['*.json'], 'kobert_news.data': ['sample.csv'],
-                  'kobert_news': ['web/*', 'spark/log4j2.properties']},
+                  'kobert_news': ['web/*', 'web/fonts/*', 'spark/log4j2.properties']},
     install_requires=on([r for r in gluon if not r.startswith(TEST_ONLY)], GLUON)
     + on(DEPLOY_NEEDS['core'], DEPLOY),
     extras_require={'test': on([r for r in gluon if r.startswith(TEST_ONLY)], GLUON) + on(DEPLOY_NEEDS['test'], DEPLOY),

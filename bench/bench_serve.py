@@ -1,77 +1,44 @@
-"""The HTTP server against the offline predictor, on the same YNAT headlines, in one run.
+"""The deploy server against the ONNX Runtime engine offline and against the Gluon server, in one run.
 
-The offline predictor runs in this process: its throughput on all the headlines (batches sorted by
-length, as main.py runs), the time of one text alone and of one full batch. The server is
-serve.py in a subprocess on 127.0.0.1, driven by one client, then by --clients concurrent clients,
-each sending one headline per request (keep-alive connections). The two take turns, --rounds
-times, so that a shared machine's load falls on both alike; every phase is bounded by a number of
-requests and by --seconds, and the server is stopped with SIGTERM at the end.
+    .venv/bin/python bench/bench_serve.py --data ../shared/data/ynat/ynat_headlines.csv --models default kobert
 
-    python bench/bench_serve.py --data ../shared/data/ynat/ynat_headlines.csv
-    python bench/bench_serve.py --data ../shared/data/ynat/ynat_headlines.csv --precision int8
+Per model (the shipped weight, small; a kobert-size weight of random values, bert_12_768_12), each
+exported by export.py --to onnx --int8 (bench_deploy.py's setup), on --n YNAT headlines (a seeded draw):
+- the deploy server, `kobert-news serve --model_dir D --precision int8` (.venv-deploy, ONNX Runtime), and
+  today's Gluon server, `serve.py --precision int8` (this Python, MXNet; calibrated on the same
+  headlines, its int8 model cached beforehand), each on 127.0.0.1:0. Cold start: process start to
+  /health 200, each started once beforehand so that both find their files cached.
+- per round, in turn: the ONNX engine offline (bench_serve_child.py, a fresh process: all headlines
+  length-sorted as main.py runs them, in groups of --clients as the clients send them, one alone, a
+  full batch), then each server driven by one client, then by --clients concurrent clients, each
+  sending one headline per request (keep-alive raw sockets: a light load generator). Every phase is
+  bounded by a number of requests and by --seconds.
+- memory: each server's peak RSS (VmHWM) at the end, beside a bare onnxruntime InferenceSession's
+  load-and-run peak on the same model and headlines (bench_serve_child.py --task bare_memory).
+The servers are stopped with SIGTERM (exit status 0, every accepted request answered).
 """
 import argparse
 import json
 import os
 import re
+import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 
 import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 
-
-def headlines(path, n, seed=0):
-    titles = pd.read_csv(path, dtype=str, keep_default_na=False)['title'].tolist()
-    rng = np.random.RandomState(seed)
-    return [titles[i] for i in rng.choice(len(titles), size=min(n, len(titles)), replace=False)]
-
-
-def median_time(fn, items, repeat=1):
-    times = []
-    for item in items:
-        for _ in range(repeat):
-            start = time.perf_counter()
-            fn(item)
-            times.append(time.perf_counter() - start)
-    return float(np.median(times))
-
-
-def load_predictor(args):
-    from kobert_news.pipeline import Pipeline
-    from kobert_news.options import PredictConfig
-    cfg = PredictConfig(gluon_weight_path=args.gluon_weight_path, precision=args.precision,
-                        calib_path=args.calib_path, kobert_dir=args.kobert_dir, batch_size=args.max_batch)
-    return Pipeline.load(cfg).predictor
-
-
-def offline(predictor, texts, max_batch, clients):
-    """(texts/s over all texts, texts/s in groups of `clients` texts as they come, median seconds
-    of one text, median seconds of one full batch, CPU seconds per text sorted, in groups and alone). The
-    groups are what the server can batch when `clients` clients each wait for one headline: their
-    lengths are mixed, so they pad more."""
-    predictor.predict_articles(texts)  # warm-up
-    cpu = time.process_time()
-    best = min(_timed(lambda: predictor.predict_articles(texts)) for _ in range(2))
-    cpu_sorted = (time.process_time() - cpu) / (2 * len(texts))
-    cpu = time.process_time()
-    groups = [texts[i:i + clients] for i in range(0, len(texts), clients)]
-    grouped = _timed(lambda: [predictor.predict_articles(group) for group in groups])
-    cpu_grouped = (time.process_time() - cpu) / len(texts)
-    cpu = time.process_time()
-    one = median_time(lambda t: predictor.predict_articles([t]), texts[:100])
-    cpu_one = (time.process_time() - cpu) / 100
-    rng = np.random.RandomState(1)
-    batches = [[texts[i] for i in rng.choice(len(texts), max_batch, replace=False)] for _ in range(20)]
-    full = median_time(predictor.predict_articles, batches)
-    return len(texts) / best, len(texts) / grouped, one, full, cpu_sorted, cpu_grouped, cpu_one
+from bench_deploy import headlines, setup  # noqa: E402
+from common import cpu_line  # noqa: E402
 
 
 def cpu_seconds(pid):
@@ -81,21 +48,17 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
-def _timed(fn):
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
+def vm_hwm_mb(pid):
+    with open('/proc/%d/status' % pid) as f:
+        return int(re.search(r'VmHWM:\s+(\d+) kB', f.read()).group(1)) / 1024
 
 
 class Server:
-    def __init__(self, args):
-        cmd = [sys.executable, os.path.join(ROOT, 'serve.py'), '--port', '0', '--max_batch', str(args.max_batch),
-               '--max_wait_ms', str(args.max_wait_ms), '--precision', args.precision,
-               '--max_queue', str(4 * args.clients + 16)]
-        for name in ('gluon_weight_path', 'calib_path', 'kobert_dir'):
-            if getattr(args, name):
-                cmd += ['--' + name, getattr(args, name)]
-        self.proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    """A server in a child process on a free port; cold_s: process start to /health 200."""
+
+    def __init__(self, cmd, env):
+        start = time.perf_counter()
+        self.proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env)
         self.log = []
         for line in self.proc.stderr:
             self.log.append(line)
@@ -106,20 +69,26 @@ class Server:
         else:
             raise SystemExit('the server did not start:\n' + ''.join(self.log))
         threading.Thread(target=lambda: self.log.extend(self.proc.stderr), daemon=True).start()
-        deadline = time.time() + 300
+        deadline = time.time() + 600
         while time.time() < deadline:
-            status, _ = Client(self.port).get('/health')
-            if status == 200:
-                return
-            time.sleep(0.2)
-        raise SystemExit('the server was not ready within 300 s')
+            try:
+                if Client(self.port).get('/health')[0] == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.01)
+        else:
+            raise SystemExit('the server was not ready within 600 s:\n' + ''.join(self.log))
+        self.cold_s = time.perf_counter() - start
 
     def stats(self):
         return json.loads(Client(self.port).get('/info')[1])['stats']
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=60)
+        code = self.proc.wait(timeout=120)
+        time.sleep(0.2)
+        return code, ''.join(l for l in self.log if l.startswith('stopped')).strip()
 
 
 class Client:
@@ -196,86 +165,150 @@ def drive(port, texts, clients, requests, seconds):
     return len(latencies), time.perf_counter() - start, np.array(latencies)
 
 
+def servers(a, work, env, weight, folder, texts_csv):
+    """{'onnx': command, 'gluon': command} of the two servers on a model, int8."""
+    common = ['--port', '0', '--precision', 'int8', '--max_batch', str(a.max_batch), '--max_wait_ms',
+              str(a.max_wait_ms), '--max_queue', str(4 * a.clients + 16)]
+    return {'onnx': [a.deploy_python, '-m', 'kobert_news', 'serve', '--model_dir', folder] + common,
+            'gluon': [sys.executable, os.path.join(ROOT, 'serve.py'), '--gluon_weight_path', weight, '--calib_path',
+                      texts_csv, '--cache_dir', os.path.join(work, 'cache')] + common}
+
+
+def child(a, env, *args):
+    cmd = [a.deploy_python, os.path.join(HERE, 'bench_serve_child.py')] + [str(x) for x in args]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800)
+    if done.returncode:
+        raise SystemExit('failed: %s\n%s' % (' '.join(cmd), done.stderr[-2000:]))
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def phase(server, texts, clients, requests, seconds):
+    """A server driven by clients: texts/s, latencies, CPU ms a text of the server, mean batch."""
+    before, cpu = server.stats(), cpu_seconds(server.proc.pid)
+    n, wall, lat = drive(server.port, texts, clients, requests, seconds)
+    after = server.stats()
+    return {'rps': n / wall, 'p50': 1000 * np.percentile(lat, 50), 'p95': 1000 * np.percentile(lat, 95),
+            'p99': 1000 * np.percentile(lat, 99), 'cpu_ms': 1000 * (cpu_seconds(server.proc.pid) - cpu) / n,
+            'batch': (after['items'] - before['items']) / max(1, after['batches'] - before['batches'])}
+
+
+def run_model(a, work, env, name, weight, folder, texts_path, texts):
+    csv = os.path.join(work, 'headlines.csv')
+    with open(csv, 'w', encoding='utf-8') as f:
+        f.write('title\n' + ''.join('"%s"\n' % t.replace('"', '""') for t in texts))
+    cmds = servers(a, work, env, weight, folder, csv)
+    for kind, cmd in cmds.items():  # once beforehand: the Gluon int8 model cached, every file read once
+        print('%s: %s server, first start' % (name, kind), file=sys.stderr, flush=True)
+        Server(cmd, env).stop()
+    live, out = {}, {'rounds': []}
+    try:
+        for kind, cmd in cmds.items():
+            live[kind] = Server(cmd, env)
+            out['cold_' + kind] = live[kind].cold_s
+        for k in range(a.rounds):
+            print('%s: round %d' % (name, k + 1), file=sys.stderr, flush=True)
+            row = {'offline': child(a, env, '--model_dir', folder, '--texts', texts_path, '--clients', a.clients,
+                                    '--max_batch', a.max_batch)}
+            for kind in (('onnx', 'gluon') if k % 2 == 0 else ('gluon', 'onnx')):
+                drive(live[kind].port, texts, a.clients, 200, 5)  # warm-up: batch sizes and shapes
+                row[kind + '1'] = phase(live[kind], texts, 1, a.requests // 4, a.seconds / 2)
+                row[kind] = phase(live[kind], texts, a.clients, a.requests, a.seconds)
+            out['rounds'].append(row)
+        for kind, server in live.items():
+            out['rss_' + kind] = vm_hwm_mb(server.proc.pid)
+    finally:
+        for kind, server in live.items():
+            out['exit_' + kind] = server.stop()
+    out['bare'] = child(a, env, '--model_dir', folder, '--texts', texts_path, '--task', 'bare_memory',
+                        '--max_batch', a.max_batch)['peak_mb']
+    return out
+
+
+def spread(values, fmt):
+    return (fmt % statistics.median(values)) + (' (%s-%s)' % (fmt % min(values), fmt % max(values))
+                                                if len(values) > 1 else '')
+
+
+def report(a, results, n, load):
+    print('CPU: %s; 1-minute load average %s' % (cpu_line(), ' -> '.join('%.1f' % x for x in load)))
+    print('%d YNAT headlines; int8; --max_batch %d --max_wait_ms %g; %d clients; %d round(s): median (range)\n'
+          % (n, a.max_batch, a.max_wait_ms, a.clients, a.rounds))
+    print('| model | what | texts/s | p50 ms | p95 ms | p99 ms | CPU ms a text | mean batch |')
+    print('|---|---|---|---|---|---|---|---|')
+    for name, r in results.items():
+        rows = r['rounds']
+        off = [x['offline'] for x in rows]
+        print('| %s | ONNX engine offline, length-sorted batches | %s | | | | %s | |'
+              % (name, spread([o['rate'] for o in off], '%.1f'), spread([o['cpu_ms'] for o in off], '%.3f')))
+        print('| %s | ONNX engine offline, groups of %d as sent | %s | | | | %s | |'
+              % (name, a.clients, spread([o['grouped'] for o in off], '%.1f'),
+                 spread([o['grouped_cpu_ms'] for o in off], '%.3f')))
+        print('| %s | ONNX engine offline: one text / a full batch (ms) | | %s / %s | | | | |'
+              % (name, spread([o['one_ms'] for o in off], '%.2f'), spread([o['full_ms'] for o in off], '%.2f')))
+        for kind, label in (('onnx', 'deploy server (ONNX Runtime)'), ('gluon', 'Gluon server (MXNet)')):
+            for key, who in ((kind + '1', '1 client'), (kind, '%d clients' % a.clients)):
+                got = [x[key] for x in rows]
+                print('| %s | %s, %s | %s | %s | %s | %s | %s | %s |' % (
+                    name, label, who, spread([g['rps'] for g in got], '%.1f'), spread([g['p50'] for g in got], '%.2f'),
+                    spread([g['p95'] for g in got], '%.2f'), spread([g['p99'] for g in got], '%.2f'),
+                    spread([g['cpu_ms'] for g in got], '%.3f'), spread([g['batch'] for g in got], '%.1f')))
+    print('\n| model | deploy server cold start s | Gluon server cold start s | deploy server peak RSS MB | '
+          'Gluon server peak RSS MB | bare session load-and-run peak MB | exit statuses |')
+    print('|---|---|---|---|---|---|---|')
+    for name, r in results.items():
+        print('| %s | %.2f | %.2f | %.0f | %.0f | %.0f | %s; %s |' % (
+            name, r['cold_onnx'], r['cold_gluon'], r['rss_onnx'], r['rss_gluon'], r['bare'],
+            r['exit_onnx'][0], r['exit_gluon'][0]))
+    print('\ngoals (medians of the rounds, range):')
+    for name, r in results.items():
+        rows = r['rounds']
+        ratios = {'vs groups': [x['onnx']['rps'] / x['offline']['grouped'] for x in rows],
+                  'p99 / full batch': [x['onnx']['p99'] / x['offline']['full_ms'] for x in rows],
+                  'vs Gluon server': [x['onnx']['rps'] / x['gluon']['rps'] for x in rows]}
+        goals = [('%d clients: texts/s >= 85%% of the engine offline on the same groups' % a.clients,
+                  statistics.median(ratios['vs groups']) >= 0.85, spread([100 * v for v in ratios['vs groups']], '%.0f%%')),
+                 ('%d clients: p99 <= 4x one full batch' % a.clients, statistics.median(ratios['p99 / full batch']) <= 4,
+                  spread(ratios['p99 / full batch'], '%.2fx')),
+                 ('%d clients: >= 1.5x the Gluon int8 server' % a.clients,
+                  statistics.median(ratios['vs Gluon server']) >= 1.5, spread(ratios['vs Gluon server'], '%.2fx')),
+                 ('peak RSS <= 1.3x a bare session', r['rss_onnx'] <= 1.3 * r['bare'], '%.2fx' % (r['rss_onnx'] / r['bare'])),
+                 ('cold start no slower than the Gluon server', r['cold_onnx'] <= r['cold_gluon'],
+                  '%.2f s vs %.2f s' % (r['cold_onnx'], r['cold_gluon']))]
+        for goal, ok, shown in goals:
+            print('%s: %-75s %s  %s' % (name, goal, shown, 'met' if ok else 'MISSED'))
+        print('%s: stop lines: %s | %s' % (name, r['exit_onnx'][1], r['exit_gluon'][1]))
+
+
 def main():
-    # As serve.py runs: OpenMP threads that sleep when idle, memory on huge pages (bench/README.md).
-    # The offline predictor runs in this process, the server in a child: both with the same setting.
-    os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
-    from kobert_gluon import rerun_with_huge_pages
-    rerun_with_huge_pages()
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--data', required=True, help='CSV with a title column (YNAT headlines)')
-    p.add_argument('--gluon_weight_path', default=None, help='default: the shipped default weight')
-    p.add_argument('--precision', default='fp32', choices=('fp32', 'bf16', 'int8'))
-    p.add_argument('--calib_path', default=None, help='int8/bf16 calibration CSV for both (default: --data)')
-    p.add_argument('--kobert_dir', default=None)
+    p.add_argument('--models', nargs='*', default=['default', 'kobert'], choices=('default', 'kobert'))
     p.add_argument('--n', type=int, default=1024, help='headlines')
     p.add_argument('--clients', type=int, default=16)
-    p.add_argument('--rounds', type=int, default=3, help='turns of offline, 1 client, N clients')
+    p.add_argument('--rounds', type=int, default=3)
     p.add_argument('--requests', type=int, default=3000, help='requests per phase, at most')
-    p.add_argument('--seconds', type=float, default=10.0, help='seconds per phase, at most')
+    p.add_argument('--seconds', type=float, default=8.0, help='seconds per phase, at most')
     p.add_argument('--max_batch', type=int, default=32)
     p.add_argument('--max_wait_ms', type=float, default=5.0)
-    args = p.parse_args()
-    if args.precision != 'fp32' and not args.calib_path:
-        args.calib_path = args.data
-    texts = headlines(args.data, args.n)
-    load = [os.getloadavg()[0]]
-
-    predictor = load_predictor(args)
-    server = Server(args)
-    rows = []
+    p.add_argument('--deploy_python', default=os.path.join(ROOT, '.venv-deploy', 'bin', 'python'))
+    p.add_argument('--workdir', default=None, help='kept when given (weights, exports, cache)')
+    a = p.parse_args()
+    work = a.workdir or tempfile.mkdtemp(prefix='bench-serve-')
+    os.makedirs(work, exist_ok=True)
+    env = dict(os.environ, XDG_CACHE_HOME=os.path.join(work, 'home'))  # md5 book, not the user's cache
     try:
-        drive(server.port, texts, args.clients, 200, 5)  # warm-up: batch sizes and shapes
-        for _ in range(args.rounds):
-            rate, grouped, one, full, cpu_sorted, cpu_grouped, cpu_one = offline(predictor, texts, args.max_batch,
-                                                                                args.clients)
-            cpu_server1 = cpu_seconds(server.proc.pid)
-            n1, wall1, lat1 = drive(server.port, texts, 1, args.requests // 4, args.seconds / 2)
-            cpu_server1 = cpu_seconds(server.proc.pid) - cpu_server1
-            before = server.stats()
-            cpu_server, cpu_clients = cpu_seconds(server.proc.pid), time.process_time()
-            n, wall, lat = drive(server.port, texts, args.clients, args.requests, args.seconds)
-            cpu_server, cpu_clients = cpu_seconds(server.proc.pid) - cpu_server, time.process_time() - cpu_clients
-            after = server.stats()
-            rows.append(dict(rate=rate, grouped=grouped, one=one, full=full, rps1=n1 / wall1,
-                             p50_1=np.percentile(lat1, 50), rps=n / wall, p50=np.percentile(lat, 50), p95=np.percentile(lat, 95),
-                             p99=np.percentile(lat, 99), n=n, cpu_sorted=cpu_sorted, cpu_grouped=cpu_grouped,
-                             cpu_server=cpu_server / n, cpu_clients=cpu_clients / n, cpu_one=cpu_one,
-                             cpu_server1=cpu_server1 / n1,
-                             batch=(after['items'] - before['items']) / max(1, after['batches'] - before['batches'])))
+        models = setup(a, work, env)
+        texts_path, n = headlines(a, work)
+        with open(texts_path, encoding='utf-8') as f:
+            texts = json.load(f)['texts']
+        load, results = [os.getloadavg()[0]], {}
+        for name, (weight, folder) in models.items():
+            results[name] = run_model(a, work, env, name, weight, folder, texts_path, texts)
             load.append(os.getloadavg()[0])
+        report(a, results, n, load)
     finally:
-        code = server.stop()
-
-    print('precision %s; %d headlines, %.1f characters on average; max_batch %d, max_wait_ms %g; '
-          'OMP_NUM_THREADS=%s OMP_WAIT_POLICY=%s; 1-minute load average %s'
-          % (predictor.precision, len(texts), np.mean([len(t) for t in texts]), args.max_batch, args.max_wait_ms,
-             os.environ.get('OMP_NUM_THREADS'), os.environ['OMP_WAIT_POLICY'], ' -> '.join('%.1f' % x for x in load)))
-    print('round | offline texts/s | in groups of %d | one text ms | full batch ms | 1 client req/s | p50 ms | '
-          '%d clients req/s = texts/s | mean batch | p50 ms | p95 ms | p99 ms | vs offline | vs groups | '
-          'p99 / full batch | 1-client p50 / one text' % (args.clients, args.clients))
-    for i, r in enumerate(rows, 1):
-        print('%5d | %15.1f | %15.1f | %11.2f | %13.2f | %14.1f | %6.2f | %26.1f | %10.1f | %6.2f | %6.2f | %6.2f | '
-              '%9.0f%% | %8.0f%% | %15.2fx | %22.2fx'
-              % (i, r['rate'], r['grouped'], r['one'] * 1e3, r['full'] * 1e3, r['rps1'], r['p50_1'] * 1e3, r['rps'],
-                 r['batch'], r['p50'] * 1e3, r['p95'] * 1e3, r['p99'] * 1e3, 100 * r['rps'] / r['rate'],
-                 100 * r['rps'] / r['grouped'], r['p99'] / r['full'], r['p50_1'] / r['one']))
-    print('CPU milliseconds per text (all cores; the load moves wall times much more than these):')
-    print('round | offline sorted | offline in groups of %d | server, %d clients | their clients | offline sorted / '
-          '(server + clients) | offline, one text | server, 1 client | server / offline' % (args.clients, args.clients))
-    for i, r in enumerate(rows, 1):
-        print('%5d | %14.3f | %23.3f | %17.3f | %13.3f | %35.0f%% | %17.3f | %16.3f | %15.2fx'
-              % (i, r['cpu_sorted'] * 1e3, r['cpu_grouped'] * 1e3, r['cpu_server'] * 1e3, r['cpu_clients'] * 1e3,
-                 100 * r['cpu_sorted'] / (r['cpu_server'] + r['cpu_clients']), r['cpu_one'] * 1e3,
-                 r['cpu_server1'] * 1e3, r['cpu_server1'] / r['cpu_one']))
-    ratios = [(r['rps'] / r['rate'], r['p99'] / r['full'], r['p50_1'] / r['one']) for r in rows]
-    med = np.median(ratios, axis=0)
-    goals = [('%d clients: texts/s >= 70%% of offline' % args.clients, med[0] >= 0.7, '%.0f%%' % (100 * med[0])),
-             ('%d clients: p99 <= 4x one full batch' % args.clients, med[1] <= 4.0, '%.2fx' % med[1]),
-             ('1 client: p50 <= 1.5x one text alone', med[2] <= 1.5, '%.2fx' % med[2])]
-    for name, ok, shown in goals:
-        print('goal %-40s median of rounds %s  %s' % (name, shown, 'met' if ok else 'MISSED'))
-    print('server exit status %d; %s' % (code, ''.join(l for l in server.log if l.startswith('stopped')).strip()))
+        if not a.workdir:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == '__main__':

@@ -69,6 +69,12 @@ class Predictor:
         predictor.set_precision(precision, calib_texts, build_fp32=lambda: inference_net(weight_path, ctx)[0])
         return predictor
 
+    def describe(self):
+        """What the model is, in file names (the weight file and its md5): for the server's answers,
+        which never show a path."""
+        from kobert_gluon.weights import weight_md5
+        return {'engine': 'gluon', 'weight': os.path.basename(self.weight_path), 'md5': weight_md5(self.weight_path)}
+
     def set_precision(self, precision, calib_texts=(), build_fp32=None):
         """fp32, bf16 or int8 of the fp32 net held, prepared on texts like those to predict (as
         predict_articles takes them): int8 is calibrated on a sample covering their lengths, placed

@@ -49,7 +49,7 @@ class Classifier:
         batched run of the article and a copy per word) or 'integrated_gradients' (a weight file's
         default: seconds per article, steps x the model's cost, so a server should answer one such
         request at a time). UserError for a bad target, method, steps or baseline."""
-        texts = self.pipeline.processor.texts(self.pipeline.articles_frame(articles), 'the articles')
+        texts = self.pipeline.article_texts(articles)
         return self.explainer(method).results(texts, target, baseline, steps, text_mode=self.mode)
 
     def explainer(self, method=None):

@@ -3,7 +3,8 @@
 A Pipeline holds an engine (kobert_news.engines: the Gluon predictor on a weight file, or ONNX
 Runtime on an export folder) and the processor that builds its text from CSV columns. It keeps
 rows without text (unclassified, with one warning) and adds the output columns, the same over
-either engine. CsvWriter is the one CSV writer. No MXNet here: it is imported only for a weight file.
+either engine. CsvWriter is the one CSV writer. No MXNet here: it is imported only for a weight file;
+and pandas only for frames (a server that classifies articles never loads it: 75 MB with pyarrow).
 """
 import contextlib
 import logging
@@ -11,7 +12,6 @@ import os
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from kobert_gluon.atomic import atomic_path
 from kobert_news.config import UserError, default_weight
@@ -77,6 +77,13 @@ class Prediction:
     def __post_init__(self):
         self.has_text = np.array([bool(t) for t in self.texts], dtype=bool)
 
+    def __len__(self):
+        return len(self.texts)
+
+    def __getitem__(self, rows):
+        """The Prediction of a slice of the rows (the server answers each request its own)."""
+        return Prediction(self.texts[rows], self.probs[rows], None if self.clusters is None else self.clusters[rows])
+
 
 class Pipeline:
     def __init__(self, engine, processor, top_k=1):
@@ -121,22 +128,43 @@ class Pipeline:
     def topics(self):
         return self.engine.topics
 
+    def describe(self):
+        """The model, for the server's answers and /info: the engine's files (names, never paths),
+        mode, max_len, precision, topics, untrained topics, configuration and the columns read."""
+        engine, proc = self.engine, self.processor
+        return dict(engine.describe(), mode=proc.mode, max_len=engine.max_len, precision=engine.precision,
+                    untrained_topics=list(engine.untrained_topics), topics=list(self.topics),
+                    config=engine.meta.get('config'), columns={'title': proc.title, 'body': proc.body})
+
     def predict(self, df, source='the input', progress=False, first_record=1):
         """A Prediction for every row of df (rows without text included, unclassified, with a warning
         naming their records; df's first row is record first_record of the source)."""
-        texts = self.processor.texts(df, source)
-        pred = Prediction(texts, np.full((len(df), len(self.topics)), np.nan, dtype=np.float32))
-        keep = np.flatnonzero(pred.has_text)
-        if len(keep) < len(texts):
+        pred = self.predict_texts(self.processor.texts(df, source), progress, first_record)
+        if not pred.has_text.all():
             warn_no_text(np.flatnonzero(~pred.has_text) + first_record, source, 'left unclassified')
-        window = (np.arange(len(df)) + first_record - 1) // WINDOW
+        return pred
+
+    def article_texts(self, articles):
+        """The model text of articles ({'title': ..., 'body': ...}, missing keys empty), as for CSV rows
+        with these cells ('' without text)."""
+        return [self.processor.text(a.get('title'), a.get('body')) for a in articles]
+
+    def predict_articles(self, articles):
+        """A Prediction of articles (article_texts); those without text are kept, unclassified, unwarned."""
+        return self.predict_texts(self.article_texts(articles))
+
+    def predict_texts(self, texts, progress=False, first_record=1):
+        """The Prediction of model texts ('': no text), in WINDOW blocks counted from first_record."""
+        pred = Prediction(list(texts), np.full((len(texts), len(self.topics)), np.nan, dtype=np.float32))
+        keep = np.flatnonzero(pred.has_text)
+        window = (np.arange(len(texts)) + first_record - 1) // WINDOW
         for w in np.unique(window[keep]):
             rows = keep[window[keep] == w]
             probs, clusters = self.engine.predict_articles([texts[i] for i in rows], progress)
             pred.probs[rows] = probs
             if clusters is not None:
                 if pred.clusters is None:
-                    pred.clusters = np.full(len(df), -1, dtype=np.int64)
+                    pred.clusters = np.full(len(texts), -1, dtype=np.int64)
                 pred.clusters[rows] = clusters
         return pred
 
@@ -147,6 +175,7 @@ class Pipeline:
         blank = np.where(pred.has_text[:, None], ranked, len(self.topics))
         out = {'predicted': topics[blank[:, 0]], 'probability': pred.probs[np.arange(n), ranked[:, 0]]}
         if pred.clusters is not None:
+            import pandas as pd
             out['cluster'] = pd.array([int(c) if c >= 0 else None for c in pred.clusters], dtype='Int64')
         if self.top_k > 1:
             for j in range(self.top_k):
@@ -177,6 +206,7 @@ class Pipeline:
 
 
 def articles_frame(articles, title='title', body='cleanBody'):
+    import pandas as pd
     return pd.DataFrame({title: [a.get('title') or '' for a in articles],
                          body: [a.get('body') or '' for a in articles]})
 

@@ -18,7 +18,7 @@ def missing():
     try:
         import selenium  # noqa: F401
     except ImportError:
-        return 'selenium is not installed (it is pinned in requirements.txt: make env)'
+        return 'selenium is not installed (it is pinned in requirements-deploy.txt: make deploy-env)'
     if not CHROMIUM or not DRIVER:
         return ('chromium and chromium-driver are not installed (make browser installs them with apt-get, '
                 'as root)')

@@ -1,6 +1,8 @@
 """Serve the classifier over HTTP (FastAPI + uvicorn; API docs at /docs).
 
-    python serve.py                                   # the default weight on 127.0.0.1:8000
+    kobert-news serve --model_dir D                   # an export folder on ONNX Runtime (the deploy server)
+    kobert-news serve --model_dir D --precision int8  # its model_int8.onnx
+    python serve.py                                   # the default weight on MXNet, 127.0.0.1:8000
     python serve.py --gluon_weight_path W --port 8080 --precision int8 --calib_path news.csv
     curl -s localhost:8000/predict -H 'Content-Type: application/json' \\
          -d '{"articles": [{"title": "손흥민 시즌 10호골"}]}'
@@ -9,15 +11,17 @@ POST /predict (JSON articles), POST /predict/csv (a CSV file in, main.py's outpu
 POST /explain (each word's attribution to the topic, as explain.py), GET /health (200 once the
 model is loaded and warmed), GET /info, and at / a page to try it all in a browser. One worker
 thread runs the model: requests are batched together, up to --max_batch articles, waiting at most
---max_wait_ms for more. bf16/int8 are calibrated on --calib_path's texts, or on the packaged sample articles.
+--max_wait_ms for more. An export folder (export.py --to onnx) runs fp32 or int8 with no calibration
+and is explained by word occlusion; a weight file's bf16/int8 are calibrated on --calib_path's texts,
+or on the packaged sample articles, and it is explained by integrated gradients.
 """
 import sys
 from dataclasses import dataclass, fields
 
 from kobert_news.cli.common import commands, parse
 from kobert_news.config import EXPLAIN_MAX_STEPS
-from kobert_news.options import (FilesArgs, InferenceArgs, Options, PredictConfig, ShapeArgs, WeightArgs,
-                                 flag)
+from kobert_news.options import (FilesArgs, InferenceArgs, ModelDirArgs, Options, PredictConfig, ShapeArgs,
+                                 WeightArgs, flag)
 
 
 @dataclass
@@ -35,7 +39,8 @@ class ServeArgs(Options):
     max_body_kb: int = flag(8192, help='size of a request body in KiB (more: 413)', low=1, high=4 << 20)
     max_explain_articles: int = flag(8, help='articles in one /explain request (more: 413); one explanation runs '
                                              'at a time, a second meanwhile gets 503', low=1, high=10000)
-    max_explain_steps: int = flag(200, help='most integration steps an /explain request may ask for (more: 422)',
+    max_explain_steps: int = flag(200, help='most integration steps an /explain request may ask for (more: 422; '
+                                            'integrated gradients only)',
                                   low=1, high=EXPLAIN_MAX_STEPS)
     max_csv_rows: int = flag(10000, help='rows of one /predict/csv upload (more: 413)', low=1, high=10000000)
     read_timeout_s: float = flag(30.0, help="seconds a client has to send a request's headers, and again its "
@@ -47,7 +52,7 @@ class ServeArgs(Options):
 
 
 @dataclass
-class ServeConfig(ServeArgs, FilesArgs, InferenceArgs, ShapeArgs, WeightArgs):
+class ServeConfig(ServeArgs, FilesArgs, InferenceArgs, ShapeArgs, WeightArgs, ModelDirArgs):
     """A server (serve.py)."""
 
     def predict_config(self):

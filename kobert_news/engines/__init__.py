@@ -5,6 +5,8 @@ training), ``mode``, ``max_len``, ``precision`` ('fp32', 'bf16', 'int8'), ``meta
 description) and ``predict_articles(texts, progress=False) -> (probabilities float32 [n, topics],
 cluster ids or None)`` on articles' mode text. Two exist: kobert_gluon.predictor.Predictor (MXNet,
 on a weight file) and kobert_news.engines.onnx.OnnxEngine (ONNX Runtime, on an export folder).
+``describe()`` names its files, never their paths: {'engine': 'gluon' or 'onnx', 'weight': the
+weight file's name, 'md5': its md5, and for an export 'model_dir', 'model_file'} (the server shows it).
 
 What word occlusion (kobert_news.explain.occlusion) needs, both have too: ``piece_ids(texts)``
 (each text's token ids alone, no [CLS]/[SEP]), ``special_ids()`` ({'cls', 'sep', 'pad', 'mask'}

@@ -38,6 +38,7 @@ class OnnxEngine:
         self.mode, self.max_len, self.batch_size, self.precision = meta['mode'], max_len, batch_size, precision
         self.placer, self.pad_id = placer, meta['pad_id']
         self.inputs = [i.name for i in session.get_inputs()]
+        self.source = {'engine': 'onnx'}  # load() adds the files: names, never paths
         tokenizer.enable_truncation(max_len)
         tokenizer.no_padding()
 
@@ -60,7 +61,16 @@ class OnnxEngine:
             session = ort.InferenceSession(model, session_options(ort, threads), providers=['CPUExecutionProvider'])
         except Exception as e:  # onnxruntime's own error types: a file that passed its checksum but does not load
             raise UserError('%s does not load in ONNX Runtime: %s' % (model, str(e).strip().splitlines()[0]))
-        return cls(session, tokenizer, meta, max_len, batch_size, precision, placer)
+        engine = cls(session, tokenizer, meta, max_len, batch_size, precision, placer)
+        weight = meta.get('weight') if isinstance(meta.get('weight'), dict) else {}
+        engine.source = {'engine': 'onnx', 'weight': str(weight.get('file', '')), 'md5': str(weight.get('md5', '')),
+                         'model_dir': os.path.basename(os.path.abspath(model_dir)), 'model_file': name}
+        return engine
+
+    def describe(self):
+        """What the model is, in file names (the weight it was exported from, its md5, the folder and
+        model file): for the server's answers, which never show a path."""
+        return dict(self.source)
 
     def encode(self, texts):
         """Token ids ([CLS] ... [SEP], cut to max_len) of each text. A long text is tokenized from

@@ -1,14 +1,18 @@
 """A Hangul font for pages: NanumGothic from the pinned koreanize-matplotlib package, served whole by
-the web app (web_font) or cut down to the characters a report uses and embedded in it, so Korean
-renders on machines without a Korean system font and no page loads anything from outside. Both go
-through fontTools as WOFF: browsers refuse the .ttf itself (its empty TSI3 hinting table fails
-their font sanitizer)."""
+the web app or cut down to the characters a report uses and embedded in it, so Korean renders on
+machines without a Korean system font and no page loads anything from outside. Both go through
+fontTools as WOFF: browsers refuse the .ttf itself (its empty TSI3 hinting table fails their font
+sanitizer). The web app's copy is made here once and shipped with the page (WEB_FONT, written by
+write_web_font; a test checks it is still what web_font makes), so the server needs neither
+matplotlib nor fontTools: the deploy server runs without them."""
 import base64
 import functools
 import importlib.util
 import io
 import logging
 import os
+
+from kobert_news.config import WEB_DIR
 
 log = logging.getLogger('kobert_news.fonts')
 
@@ -32,6 +36,7 @@ def hangul_font_file():
 # Hinting sources (Microsoft VTT) that fontTools cannot cut and browsers reject when empty.
 DROPPED_TABLES = ['TSI0', 'TSI1', 'TSI2', 'TSI3', 'TSI5']
 WEB_FONT_NAME = 'NanumGothic.woff'  # the name the page's style.css asks for, beside it under fonts/
+WEB_FONT = os.path.join(WEB_DIR, 'fonts', WEB_FONT_NAME)  # the copy the web app serves
 
 
 def _woff(text=None):
@@ -65,9 +70,21 @@ def _woff(text=None):
 
 @functools.lru_cache(maxsize=1)
 def web_font():
-    """The whole NanumGothic as WOFF bytes (made once per process, about a second), for the web app
-    to serve as fonts/NanumGothic.woff beside the page's style.css; None without the font."""
+    """The whole NanumGothic as WOFF bytes (made once per process, about 2 s), what the web app serves
+    as fonts/NanumGothic.woff beside the page's style.css; None without the font."""
     return _woff()
+
+
+def write_web_font(path=WEB_FONT):
+    """Write web_font() where the web app serves it from (after a change of the font's package)."""
+    from kobert_gluon.atomic import atomic_path
+    data = web_font()
+    if data is None:
+        raise RuntimeError('no Hangul font to write: pip install koreanize-matplotlib fonttools')
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with atomic_path(path) as tmp, open(tmp, 'wb') as f:
+        f.write(data)
+    return path
 
 
 def embedded_font_face(text):

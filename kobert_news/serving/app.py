@@ -93,8 +93,8 @@ def add_routes(app):
             return error(503, 'the model failed to load: %s' % service.error, status='failed')
         return error(503, 'the model is loading', headers={'Retry-After': RETRY_AFTER}, status='loading')
 
-    @app.get('/info', summary='the weight, its topics, mode, max_len, precision and md5; the settings; counters; '
-                         'whether an explanation is in progress',
+    @app.get('/info', summary='the model (engine, file names, md5, topics, untrained topics, mode, max_len, '
+                         'precision); the settings; counters; whether an explanation is in progress',
              responses={503: {'model': Error}})
     async def info(request: Request):
         service = ready(request)
@@ -110,11 +110,10 @@ def add_routes(app):
     async def predict(body: PredictRequest, request: Request):
         check_count(len(body.articles), limits.max_articles, 'articles', '--max_articles')
         service = ready(request)
-        rows = await answer(request, service.submit([{'title': a.title, 'body': a.body} for a in body.articles]))
-        if rows is None:
+        pred = await answer(request, service.submit([{'title': a.title, 'body': a.body} for a in body.articles]))
+        if pred is None:
             return Response(status_code=GONE)
-        found = results(service.prediction(rows), service.pipeline.topics, body.top_k or service.settings['top_k'],
-                        service.model['mode'])
+        found = results(pred, service.pipeline.topics, body.top_k or service.settings['top_k'], service.model['mode'])
         return JSONResponse({'model': service.model, 'predictions': found})
 
     @app.post('/predict/csv', response_class=Response, responses={**FAILURES, 200: {

@@ -1,16 +1,18 @@
-"""POST /explain: why each article got its topic, word by word (integrated gradients, as
-kobert_news.api.Classifier.explain and explain.py compute them, on the weight's plain fp32 graph,
-loaded in the model thread on the first request).
+"""POST /explain: why each article got its topic, word by word, as kobert_news.api.Classifier.explain
+and explain.py compute it: word occlusion on an export folder (the article and a copy per word read,
+one batched run), integrated gradients on a weight file (its plain fp32 graph, loaded in the model
+thread on the first request).
 
-An explanation costs seconds per article (steps passes of the model and its gradient), so the
-server computes one at a time: while one is in progress another /explain is answered 503 with
-Retry-After. Each article is one job for the model thread, so the /predict requests that queue
-meanwhile are answered between two articles, and a client that leaves stops its explanation after
-the article in progress."""
+An explanation costs up to max_len runs of the model per article (seconds on a large model;
+integrated gradients: steps passes of the model and its gradient), so the server computes one at a
+time: while one is in progress another /explain is answered 503 with Retry-After. Each article is
+one job for the model thread, so the /predict requests that queue meanwhile are answered between two
+articles, and a client that leaves stops its explanation after the article in progress."""
 from fastapi import Request
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
 
+from kobert_news.explain import INTEGRATED_GRADIENTS
 from kobert_news.serving.errors import check_count, error
 from kobert_news.serving.schemas import FAILURES, ExplainRequest, ExplainResponse
 from kobert_news.serving.work import GONE, answer, ready
@@ -43,4 +45,6 @@ def add_explain(app):
                 found += got
         finally:
             app.state.explaining = False
-        return JSONResponse({'model': service.model, 'steps': body.steps, 'explanations': found})
+        method = service.explain_method
+        return JSONResponse({'model': service.model, 'method': method,
+                             'steps': body.steps if method == INTEGRATED_GRADIENTS else None, 'explanations': found})

@@ -39,8 +39,11 @@ class ArticleResult(BaseModel):
 
 
 class ModelInfo(BaseModel):
-    weight: str
-    md5: str
+    model_config = ConfigDict(protected_namespaces=())  # model_file is a field, not pydantic's
+    engine: str = Field(..., description='onnx (an export folder on ONNX Runtime) or gluon (a weight file on MXNet)')
+    weight: str = Field(..., description='the weight file (its name), or the one the export folder was made from')
+    md5: str = Field(..., description="the weight file's md5")
+    model_file: Optional[str] = Field(None, description='onnx: the export folder\'s model file run')
     mode: int
     max_len: int
     precision: str
@@ -60,7 +63,8 @@ class ExplainRequest(BaseModel):
     target: Optional[Literal[tuple(TOPICS)]] = Field(None, description="the topic to explain (default: each "
                                                                          "article's predicted topic)")
     steps: int = Field(EXPLAIN_STEPS, ge=1, le=EXPLAIN_MAX_STEPS,
-                       description="points on the integration path (at most the server's --max_explain_steps)")
+                       description="integrated gradients: points on the integration path (at most the server's "
+                                   "--max_explain_steps); occlusion takes none")
 
 
 class Explanation(BaseModel):
@@ -76,12 +80,16 @@ class Explanation(BaseModel):
     logit_change: Optional[float] = Field(None, description='the target logit at the text minus at the baseline')
     completeness_error: Optional[float] = Field(None, description='|sum of attributions - logit_change| / '
                                                                   '|logit_change|')
+    method: Optional[str] = Field(None, description='occlusion or integrated_gradients')
+    baseline: Optional[str] = Field(None, description='what stood in for a word (occlusion: remove, mask, pad) '
+                                                      'or for every word (integrated gradients: pad, mask)')
     reason: Optional[str] = Field(None, description='why topic is null')
 
 
 class ExplainResponse(BaseModel):
     model: ModelInfo
-    steps: int
+    method: str = Field(..., description="occlusion (an export folder's) or integrated_gradients (a weight file's)")
+    steps: Optional[int] = Field(..., description='integrated gradients: the points on the path; occlusion: null')
     explanations: List[Explanation]
 
 

@@ -22,7 +22,17 @@ GRACE = 20  # seconds for connections to finish once told to stop; then their re
 
 
 def check_files(cfg):
-    """What can be checked before the model loads (in the background): the files exist."""
+    """What can be checked before the model loads (in the background): the files exist, and an
+    export folder is one, with a model for the precision (its checksums are checked as it loads)."""
+    if cfg.model_dir:
+        from kobert_news.engines import folder
+        described = folder.read(cfg.model_dir)
+        if folder.MODELS.get(cfg.precision) not in described['files']:
+            raise UserError('%s has no model for --precision %s: an export folder runs fp32 (model.onnx), or int8 '
+                            '(model_int8.onnx, export.py --int8)' % (cfg.model_dir, cfg.precision))
+        return
+    from kobert_news.pipeline import gluon
+    gluon()  # a weight file needs MXNet: where it is missing (the deploy path), one line says to use --model_dir
     if cfg.gluon_weight_path and not os.path.isfile(cfg.gluon_weight_path):
         raise UserError('no weight file at %s (check --gluon_weight_path)' % cfg.gluon_weight_path)
     if not cfg.gluon_weight_path and default_weight()[0] is None:

@@ -1,11 +1,11 @@
-"""A weight behind the batching worker: loaded and warmed in the worker thread, classifying
-articles as main.py does (Pipeline's processor and predictor), explaining them as explain.py does
-(kobert_news.api.Classifier.explain), and describing itself for /info."""
+"""A model behind the batching worker: loaded and warmed in the worker thread, on either engine of
+the pipeline (an export folder on ONNX Runtime, or a weight file on MXNet), classifying articles
+with the pipeline's own call (kobert_news.pipeline.Pipeline.predict_articles: main.py's texts and
+numbers), explaining them as explain.py does (kobert_news.api.Classifier.explain: word occlusion on
+an export folder, integrated gradients on a weight file), and describing itself for /info."""
 import logging
 import os
 import threading
-
-import numpy as np
 
 from kobert_news.api import Classifier
 from kobert_news.config import sample_csv, untrained_note
@@ -13,19 +13,22 @@ from kobert_news.serving.batcher import Batcher
 
 log = logging.getLogger('kobert_news.serve')
 STATS = ('accepted', 'answered', 'failed', 'dropped', 'rejected', 'batches', 'items', 'errors')
+# What every answer says of the model (the whole description is /info's).
+MODEL_KEYS = ('engine', 'weight', 'md5', 'model_file', 'mode', 'max_len', 'precision', 'untrained_topics')
 
 
 class Service:
     def __init__(self, cfg, max_batch=32, max_wait_ms=5.0, max_queue=128):
-        """cfg: a PredictConfig (weight, precision, calib_path, kobert_dir, cache_dir, max_len,
-        batch_size; top_k is the default of requests that give none)."""
+        """cfg: a PredictConfig (model_dir, or weight, precision, calib_path, kobert_dir, cache_dir;
+        max_len, batch_size; top_k is the default of requests that give none)."""
         self.cfg = cfg
         self.batcher = Batcher(self._classify, max_batch, max_wait_ms / 1000.0, max_queue, load=self._load)
         self.settings = {'max_batch': max_batch, 'max_wait_ms': max_wait_ms, 'max_queue': max_queue,
                          'batch_size': cfg.batch_size, 'top_k': cfg.top_k or 1}
         self.pipeline = None
-        self.classifier = None  # the pipeline's Classifier: its explainer loads on the first explanation
-        self.model = None  # {weight, md5, mode, max_len, precision, untrained_topics}: in every answer
+        self.classifier = None  # the pipeline's Classifier: its explainer is made on the first explanation
+        self.explain_method = None  # the method /explain uses: the engine's default (kobert_news.explain)
+        self.model = None  # MODEL_KEYS of the description: in every answer
         self.info = None  # the model's whole description, for /info
         self.window = None  # rows of a CSV run as one job: main.py's window
         self.ready = threading.Event()
@@ -58,61 +61,53 @@ class Service:
             raise
 
     def _load_pipeline(self):
+        from kobert_news.explain import check_method, is_onnx
         from kobert_news.pipeline import WINDOW, Pipeline, resolve_weight
-        from kobert_gluon.weights import weight_md5
         from preprocess import read_csv
 
         cfg = self.cfg
-        cfg.gluon_weight_path = resolve_weight(cfg.gluon_weight_path)
         calib_frame, calibration = None, None
-        if cfg.precision != 'fp32':
-            # No input to sample, as main.py does: the packaged sample articles, unless --calib_path.
-            calibration = cfg.calib_path or sample_csv()
-            if not cfg.calib_path:
-                calib_frame = read_csv(calibration)
-        log.info('loading %s (%s)', cfg.gluon_weight_path, cfg.precision)
+        if not cfg.model_dir:
+            cfg.gluon_weight_path = resolve_weight(cfg.gluon_weight_path)
+            if cfg.precision != 'fp32':
+                # No input to sample, as main.py does: the packaged sample articles, unless --calib_path.
+                calibration = cfg.calib_path or sample_csv()
+                if not cfg.calib_path:
+                    calib_frame = read_csv(calibration)
+        log.info('loading %s (%s)', cfg.model_dir or cfg.gluon_weight_path, cfg.precision)
         pipeline = Pipeline.load(cfg, calib_frame=calib_frame)
-        predictor = pipeline.predictor
         self.pipeline, self.classifier = pipeline, Classifier(pipeline)
+        self.explain_method = check_method(None, is_onnx(pipeline.engine))
         self._warm_up()
-        self.model = {'weight': os.path.basename(cfg.gluon_weight_path), 'md5': weight_md5(cfg.gluon_weight_path),
-                      'mode': pipeline.processor.mode, 'max_len': predictor.max_len, 'precision': predictor.precision,
-                      'untrained_topics': list(predictor.untrained_topics)}
+        described = pipeline.describe()
+        self.model = {k: described[k] for k in MODEL_KEYS if k in described}
         # File names only: where the server's files lie is none of its clients' business.
-        self.info = dict(self.model, config=predictor.meta.get('config'), topics=list(pipeline.topics),
-                         requested_precision=cfg.precision, calibration=calibration and os.path.basename(calibration),
-                         columns={'title': pipeline.processor.title, 'body': pipeline.processor.body})
+        self.info = dict(described, requested_precision=cfg.precision, explain_method=self.explain_method,
+                         calibration=calibration and os.path.basename(calibration))
         self.window = WINDOW
         self.ready.set()
-        log.info('ready: %s (md5 %s), mode %d, max_len %d, %s', self.model['weight'], self.model['md5'],
-                 self.model['mode'], self.model['max_len'], self.model['precision'])
-        if predictor.untrained_topics:
-            log.warning(untrained_note(predictor.untrained_topics))
+        log.info('ready: %s (md5 %s) on %s, mode %d, max_len %d, %s', self.model['weight'], self.model['md5'],
+                 self.model['engine'], self.model['mode'], self.model['max_len'], self.model['precision'])
+        if pipeline.engine.untrained_topics:
+            log.warning(untrained_note(pipeline.engine.untrained_topics))
 
     def _warm_up(self):
-        """Run the graph on texts of several lengths, then on a single one, so that the first
-        clients do not wait for MXNet to build and plan it."""
-        from preprocess import read_csv
-        path = sample_csv()
-        texts = [t for t in self.pipeline.processor.texts(read_csv(path)) if t] if path else []
-        texts = texts or ['손흥민 시즌 10호골']
-        self.pipeline.predictor.predict_articles(texts)
-        self.pipeline.predictor.predict_articles(texts[:1])
+        """Run the model on the sample articles (texts of several lengths), then on a single one, so
+        that the first clients do not wait for the engine to plan its graph (MXNet builds one per
+        shape). Read with the csv module: a server that is only sent articles never loads pandas."""
+        import csv
+        path, articles = sample_csv(), []
+        if path:
+            with open(path, encoding='utf-8-sig', newline='') as f:
+                articles = [{'title': r.get('title'), 'body': r.get('cleanBody')} for r in csv.DictReader(f)]
+        pred = self.pipeline.predict_articles(articles)
+        texts = [t for t in pred.texts if t] or ['손흥민 시즌 10호골']
+        self.pipeline.predict_texts(texts[:1])
 
     def _classify(self, articles):
-        """(text, probabilities, cluster or None) per article; no text for the mode: probabilities NaN."""
-        pipeline = self.pipeline
-        texts = [pipeline.processor.text(a.get('title'), a.get('body')) for a in articles]
-        keep = [i for i, t in enumerate(texts) if t]
-        probs = np.full((len(texts), len(pipeline.topics)), np.nan, dtype=np.float32)
-        clusters = None
-        if keep:
-            got, placed = pipeline.predictor.predict_articles([texts[i] for i in keep])
-            probs[keep] = got
-            if placed is not None:
-                clusters = np.full(len(texts), -1, dtype=np.int64)
-                clusters[keep] = placed
-        return [(texts[i], probs[i], None if clusters is None else clusters[i]) for i in range(len(texts))]
+        """The Prediction (kobert_news.pipeline) of a batch of articles from one or several requests:
+        the batcher answers each request its slice."""
+        return self.pipeline.predict_articles(articles)
 
     # ------------------------------------------------------------ what the app calls
 
@@ -129,14 +124,6 @@ class Service:
         return self.batcher.call(lambda: pipeline.predict_frame(frame, source, first_record=first_record))
 
     def submit_explain(self, article, target, steps):
-        """A Future of Classifier.explain([article], target, steps), run alone in the worker."""
-        return self.batcher.call(lambda: self.classifier.explain([article], target, steps))
-
-    def prediction(self, rows):
-        """The Prediction (kobert_news.pipeline) of some of _classify's results."""
-        from kobert_news.pipeline import Prediction
-        clusters = None
-        if rows and rows[0][2] is not None:
-            clusters = np.array([c for _, _, c in rows], dtype=np.int64)
-        probs = np.stack([p for _, p, _ in rows]) if rows else np.zeros((0, len(self.pipeline.topics)), np.float32)
-        return Prediction([t for t, _, _ in rows], probs, clusters)
+        """A Future of Classifier.explain([article], target, steps) by the engine's method, run alone in
+        the worker."""
+        return self.batcher.call(lambda: self.classifier.explain([article], target, steps, method=self.explain_method))

@@ -13,10 +13,12 @@ DEFAULT_WEIGHT = os.path.join(ROOT, 'weights', 'kobert-news-small-ynat.pth')
 TIMEOUT = 1800  # seconds: a busy machine, and a first make env or make hf-env
 
 
-def _make(target):
-    r = subprocess.run(['make', target], cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT)
+def _make(target, *variables):
+    r = subprocess.run(['make', target] + list(variables), cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT,
+                       env=dict(os.environ, KOBERT_HOME=KOBERT_HOME or ''))
     if r.returncode:
         pytest.fail('make %s failed:\n%s' % (target, (r.stdout + r.stderr)[-3000:]))
+    return r.stdout + r.stderr
 
 
 def legacy(*args, cwd=ROOT, check=True):
@@ -49,17 +51,20 @@ def export(weight, folder, *flags):
 @pytest.fixture(scope='session')
 def tiny(legacy_side, tmp_path_factory):
     """(weight, export folder with --int8): a random tiny mode-3 weight (max_len 64), as training writes one."""
-    base = tmp_path_factory.mktemp('tiny')
-    weight = str(base / 'tiny.params')
-    legacy('-c', 'from kobert_gluon.tokenizer import KoBERTTokenizer\nfrom tests.conftest import make_weight\n'
-                 'make_weight(%r, KoBERTTokenizer.load(), seed=5)' % weight)
-    return weight, export(weight, base / 'onnx', '--int8')
+    return tiny_export(tmp_path_factory.mktemp('tiny'), '--int8', seed=5)
+
+
+def make_default_export(folder):
+    """make default-export EXPORT_DIR=folder (what make serve runs first): its output."""
+    return _make('default-export', 'EXPORT_DIR=%s' % folder)
 
 
 @pytest.fixture(scope='session')
 def default_export(legacy_side, tmp_path_factory):
-    """The shipped weight's export folder, fp32 and int8."""
-    return export(DEFAULT_WEIGHT, tmp_path_factory.mktemp('default') / 'onnx', '--int8')
+    """The shipped weight's export folder, fp32 and int8, as make serve makes it when it is missing."""
+    folder = tmp_path_factory.mktemp('default') / 'onnx'
+    assert 'exported' in make_default_export(folder)
+    return str(folder)
 
 
 @pytest.fixture(scope='session')
@@ -67,3 +72,25 @@ def ynat():
     if not os.path.isfile(YNAT):
         pytest.skip('../shared/data/ynat is absent')
     return YNAT
+
+
+def tiny_export(base, *flags, **weight):
+    """(weight, export folder) of a random tiny weight made as training writes one (make_weight's options)."""
+    path = str(base / 'tiny.params')
+    legacy('-c', 'from kobert_gluon.tokenizer import KoBERTTokenizer\nfrom tests.conftest import make_weight\n'
+                 'make_weight(%r, KoBERTTokenizer.load(), **%r)' % (path, weight))
+    return path, export(path, base / 'onnx', *flags)
+
+
+@pytest.fixture(scope='session')
+def titles(legacy_side, tmp_path_factory):
+    """(weight, export folder): a tiny mode-2 (title only) weight whose description says it never saw
+    entertain, as the default weight's does."""
+    return tiny_export(tmp_path_factory.mktemp('titles'), mode=2, untrained_topics=['entertain'])
+
+
+@pytest.fixture(scope='session')
+def long_reader(legacy_side, tmp_path_factory):
+    """The export folder of a tiny weight that reads 512 tokens: a long article's explanation takes
+    seconds (one run per word read), long enough to be seen in progress."""
+    return tiny_export(tmp_path_factory.mktemp('long'), max_len=512, seed=6)[1]

@@ -1,7 +1,7 @@
-"""The page to try the classifier (kobert_news/web) as the app serves it (serve.py on a loopback
-port, a tiny real weight), in a real headless Chromium: an article classified and explained word
-by word, a CSV, every bad input shown as a message on a page that keeps working, and nothing
-loaded from anywhere but the app."""
+"""The page to try the classifier (kobert_news/web) as the deploy server serves it (`kobert-news serve
+--model_dir D` on a loopback port, a tiny real export), in a real headless Chromium: an article
+classified and explained word by word, a CSV, every bad input shown as a message on a page that
+keeps working, and nothing loaded from anywhere but the app."""
 import os
 import re
 
@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from kobert_news.config import TOPICS_KO
-from tests.conftest import ROOT, make_weight
+from tests.conftest import ROOT
 from tests.served import TIMEOUT, Served, explanation_in_flight
 
 WAIT = 120  # seconds: the loaded CI machine is slow; a working page answers far sooner
@@ -19,29 +19,34 @@ ARTICLE = {'title': '한국은행, 기준금리 0.25%p 인상…"물가 안정 �
            'body': '한국은행 금융통화위원회가 기준금리를 연 3.5%로 올렸다. 소비자물가 상승률이 높다.'}
 
 
-@pytest.fixture(scope='module')
-def server(tiny_weight):
-    s = Served(tiny_weight)
+def served(folder):
+    s = Served(folder)
     yield s
     code, log = s.stop()
     assert code == 0 and 'Traceback' not in log, log
 
 
 @pytest.fixture(scope='module')
-def title_server(tmp_path_factory, tokenizer):
+def server(tiny):
+    yield from served(tiny[1])
+
+
+@pytest.fixture(scope='module')
+def title_server(titles):
     """A title-only weight (mode 2) whose description says it never saw entertain, as the default's does."""
-    weight = make_weight(tmp_path_factory.mktemp('title') / 'titles.params', tokenizer, mode=2,
-                         untrained_topics=['entertain'])
-    s = Served(weight)
-    yield s
-    code, log = s.stop()
-    assert code == 0 and 'Traceback' not in log, log
+    yield from served(titles[1])
 
 
 @pytest.fixture(scope='module')
-def classifier(tiny_weight, kobert_home):
-    from kobert_news.api import Classifier
-    return Classifier.load(tiny_weight, kobert_dir=kobert_home)
+def long_server(long_reader):
+    """A 512-token reader: a long article's explanation takes seconds."""
+    yield from served(long_reader)
+
+
+@pytest.fixture(scope='module')
+def classifier(tiny):
+    import kobert_news
+    return kobert_news.load(model_dir=tiny[1])
 
 
 def load(browser, server):
@@ -107,8 +112,10 @@ def test_the_app_serves_everything_the_page_uses(server):
     font = requests.get(server.url('/web/' + fonts[0]), timeout=TIMEOUT)
     assert font.status_code == 200 and font.headers['content-type'] == 'font/woff' and font.content[:4] == b'wOFF'
     for name in os.listdir(WEB):
-        with open(os.path.join(WEB, name), encoding='utf-8') as f:
-            assert not re.search(r'https?:|//[a-z]', f.read()), name
+        if name.endswith(('.html', '.js', '.css')):
+            with open(os.path.join(WEB, name), encoding='utf-8') as f:
+                assert not re.search(r'https?:|//[a-z]', f.read()), name
+    assert sorted(os.listdir(WEB)) == ['app.js', 'csv.js', 'fonts', 'index.html', 'style.css']
 
 
 def test_article_is_classified_and_explained(browser, page, classifier, tmp_path):
@@ -214,10 +221,11 @@ def test_csv_with_wrong_columns_shows_the_reason(browser, page, tmp_path):
     assert not by_id(browser, 'csv-result').is_displayed()
 
 
-def test_busy_server_shows_503(browser, page):
+def test_busy_server_shows_503(browser, long_server):
     """Another client's long explanation is in progress: the page gets its prediction, and for its
     explanation the app's 503, shown as a message; once the other client leaves, it works."""
-    with explanation_in_flight(page):
+    page = load(browser, long_server)
+    with explanation_in_flight(page, sentences=25):
         submit_article(browser, ARTICLE['title'], ARTICLE['body'])
         wait(browser, message)
         settled(browser)
