@@ -67,16 +67,16 @@ bench: $(STAMP)
 default-weight: $(STAMP)
 	@[ -f "$(YNAT)" ] || { echo "error: no KLUE-YNAT headlines at $(YNAT): run make default-weight YNAT=path/to/ynat_headlines.csv"; exit 2; }
 	$(PY) train.py --data_path $(YNAT) --output_dir runs/default $(DEFAULT_WEIGHT_FLAGS)
-	$(PY) baseline.py --data_path $(YNAT) --mode 2 --seed 42 --folds 5 --save_path runs/default/baseline.json
+	$(PY) -m kobert_news baseline --data_path $(YNAT) --mode 2 --seed 42 --folds 5 --save_path runs/default/baseline.json
 	cp runs/default/final/model.params $(DEFAULT_WEIGHT).pth
 	cp runs/default/final/model.json $(DEFAULT_WEIGHT).json
 
 # The committed record (experiments/), regenerated on purpose from the runs named in RUNS.
 RUNS ?= runs/default
 record: $(STAMP)
-	$(PY) record.py --runs $(RUNS) --output_dir experiments
+	$(PY) -m kobert_news record --runs $(RUNS) --output_dir experiments
 
-# The second environment (export.py --to onnx, PyTorch comparison): a Python >= 3.10 (3.11 first:
+# The second environment (kobert-news export --to onnx, PyTorch comparison): a Python >= 3.10 (3.11 first:
 # the local CPU torch wheel is built for it), on PATH or from pyenv; rebuilt when requirements-hf.txt changes.
 HF_VENV  := .venv-hf
 HF_STAMP := $(HF_VENV)/.installed
@@ -113,7 +113,7 @@ $(DEPLOY_STAMP): requirements-deploy.txt setup.py
 check-pythons: $(STAMP) $(DEPLOY_STAMP)
 	$(DEPLOY_VENV)/bin/python tests/deploy/check_pythons.py
 
-# The default weight's export folder (export.py --to onnx --int8), made once: description.json, written
+# The default weight's export folder (kobert-news export --to onnx --int8), made once: description.json, written
 # last, marks a whole export (one cut short is redone; --overwrite replaces only the files an export
 # writes), and a newer weight file makes it again. The export runs torch in .venv-hf, or in $KOBERT_HF_VENV.
 EXPORT_DIR ?= exports/kobert-news-small-ynat
@@ -123,7 +123,8 @@ EXPORT_NEEDS := $(STAMP) $(if $(KOBERT_HF_VENV),,$(HF_STAMP))
 default-export: $(EXPORT_DIR)/description.json
 
 $(EXPORT_DIR)/description.json: $(DEFAULT_WEIGHT).pth | $(EXPORT_NEEDS)
-	$(PY) export.py --gluon_weight_path $(DEFAULT_WEIGHT).pth --to onnx --int8 --output_dir $(EXPORT_DIR) --overwrite
+	$(PY) -m kobert_news export --gluon_weight_path $(DEFAULT_WEIGHT).pth --to onnx --int8 --output_dir $(EXPORT_DIR) \
+	  --overwrite
 
 # The deploy server on that export (SERVE_FLAGS: more of its flags, e.g. --precision int8 --port 8080);
 # exec: the server is make's own child, and its exit status make's.

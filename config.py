@@ -1,5 +1,10 @@
-"""The project's definitions, for scripts and notebooks in a checkout: everything lives in the
-kobert_news package (kobert_news.config: topics, model configurations, paths; kobert_news.options:
-every command-line option with its help and range)."""
-from kobert_news.config import *  # noqa: F401,F403
-from kobert_news.options import *  # noqa: F401,F403
+"""The project's definitions, for scripts and notebooks in a checkout: they live in the kobert_base
+package (topics, modes, architectures, errors, paths, and every command-line option with its help
+and range in kobert_base.options)."""
+from kobert_base.architectures import *  # noqa: F401,F403
+from kobert_base.errors import *  # noqa: F401,F403
+from kobert_base.explanations import *  # noqa: F401,F403
+from kobert_base.modes import *  # noqa: F401,F403
+from kobert_base.options import *  # noqa: F401,F403
+from kobert_base.paths import *  # noqa: F401,F403
+from kobert_base.topics import *  # noqa: F401,F403

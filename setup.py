@@ -49,7 +49,7 @@ setup(
     long_description_content_type='text/markdown',
     license='Apache-2.0',
     python_requires='>=3.7,!=3.8.*,!=3.9.*,<3.14',
-    packages=find_packages(include=['kobert_news', 'kobert_news.*', 'kobert_gluon', 'kobert_gluon.*',
+    packages=find_packages(include=['kobert_base', 'kobert_news', 'kobert_news.*', 'kobert_gluon', 'kobert_gluon.*',
                                     'preprocess', 'preprocess.*']) + ['kobert_news.weights', 'kobert_news.configs',
                                                                       'kobert_news.data'],
     package_dir={'kobert_news.weights': 'weights', 'kobert_news.configs': 'configs', 'kobert_news.data': 'data'},
@@ -64,13 +64,5 @@ setup(
                     'serve': on(DEPLOY_NEEDS['serve'], DEPLOY)},
     entry_points={'console_scripts': [
         'kobert-news=kobert_news.cli.dispatch:entry',
-        'kobert-news-predict=kobert_news.cli.predict:entry', 'kobert-news-train=kobert_news.cli.train:entry',
-        'kobert-news-evaluate=kobert_news.cli.evaluate:entry', 'kobert-news-baseline=kobert_news.cli.baseline:entry',
-        'kobert-news-record=kobert_news.cli.record:entry', 'kobert-news-clusters=kobert_news.cli.cluster_report:entry',
-        'kobert-news-cache=kobert_news.cli.cache:entry',
-        'kobert-news-serve=kobert_news.cli.serve:entry',
-        'kobert-news-explain=kobert_news.cli.explain:entry',
-        'kobert-news-export=kobert_news.cli.export:entry',
-        'kobert-news-spark=kobert_news.cli.spark_predict:entry', 'kobert-news-launch=kobert_news.cli.launch:entry',
     ]},
 )

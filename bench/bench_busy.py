@@ -34,7 +34,8 @@ def worker(args):
     from mxnet import autograd, gluon
     from kobert_gluon import model
     from kobert_gluon.predictor import Predictor
-    from kobert_news.config import MODEL_CONFIGS, default_weight
+    from kobert_base.architectures import MODEL_CONFIGS
+    from kobert_base.paths import default_weight
     texts = list(pd.read_csv(args.data)['title'].astype(str))[:args.n]
     predictor = Predictor.from_weight(default_weight()[0], batch_size=32)
     predictor.predict_proba(texts[:64])

@@ -6,7 +6,7 @@ start, the whole table from one command.
 
 Setup, each step in a process of its own: a weight of random values is written (the configuration's
 shape, 8 topics), unless --weight names a trained one (the exported model itself is then measured:
-`--weight weights/kobert-news-small-ynat.pth --seq_len --data ... --no_start`); `export.py --to onnx --int8` writes ONNX Runtime's model.onnx and model_int8.onnx
+`--weight weights/kobert-news-small-ynat.pth --seq_len --data ... --no_start`); `kobert-news export --to onnx --int8` writes ONNX Runtime's model.onnx and model_int8.onnx
 from it (through .venv-hf); the project's int8 model of each workload is quantized into a cache.
 Then every figure comes from a fresh process that only loads a saved model and predicts:
 bench_child.py for the project, bench_peers.py (in .venv-hf) for ONNX Runtime. Workloads: for each
@@ -45,7 +45,7 @@ def make_weight(path, config, seed=0):
     """A weight file of random values with its description, as training writes one."""
     code = ('import sys; sys.path.insert(0, %r)\n'
             'import kobert_gluon, mxnet as mx\n'
-            'from kobert_news.config import MODEL_CONFIGS, TOPICS\n'
+            'from kobert_base.architectures import MODEL_CONFIGS\nfrom kobert_base.topics import TOPICS\n'
             'from kobert_gluon import model\n'
             'from kobert_gluon.tokenizer import KoBERTTokenizer\n'
             'mx.random.seed(%d)\n'
@@ -166,8 +166,8 @@ def report(a, work):
         print('setup: writing a %s weight of random values' % a.config, file=sys.stderr, flush=True)
         make_weight(r.weight, a.config)
     if not os.path.isfile(os.path.join(r.onnx, 'model_int8.onnx')):
-        print('setup: export.py --to onnx --int8', file=sys.stderr, flush=True)
-        subprocess.run([sys.executable, os.path.join(ROOT, 'export.py'), '--gluon_weight_path', r.weight, '--to',
+        print('setup: kobert-news export --to onnx --int8', file=sys.stderr, flush=True)
+        subprocess.run([sys.executable, '-m', 'kobert_news', 'export', '--gluon_weight_path', r.weight, '--to',
                         'onnx', '--int8', '--output_dir', r.onnx, '--overwrite'], check=True, env=r.env)
     loads = workloads(a, work)
     for name, texts in loads.items():

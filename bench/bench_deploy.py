@@ -4,7 +4,7 @@ int8 predictor and to a bare onnxruntime.InferenceSession on the same model and 
     .venv/bin/python bench/bench_deploy.py --data ../shared/data/ynat/ynat_headlines.csv --rounds 3
 
 Models: the shipped weight (small) and a kobert-size weight of random values (bert_12_768_12, 8 topics),
-each exported by export.py --to onnx --int8. Texts: --n headlines of --data (seeded draw), at their own
+each exported by kobert-news export --to onnx --int8. Texts: --n headlines of --data (seeded draw), at their own
 lengths. Each figure comes from a fresh process that loads a saved model and predicts, the best of
 --repeat passes after a warm-up: bench_child.py (this Python) for the Gluon int8 predictor (its int8
 model from the cache, calibrated on the same headlines beforehand), bench_deploy_child.py (the deploy
@@ -47,8 +47,8 @@ def setup(a, work, env):
             print('setup: a kobert weight of random values', file=sys.stderr, flush=True)
             make_weight(weight, 'kobert')
         if not os.path.isfile(os.path.join(folder, 'model_int8.onnx')):
-            print('setup: export.py --to onnx --int8 (%s)' % name, file=sys.stderr, flush=True)
-            subprocess.run([sys.executable, os.path.join(ROOT, 'export.py'), '--gluon_weight_path', weight, '--to',
+            print('setup: kobert-news export --to onnx --int8 (%s)' % name, file=sys.stderr, flush=True)
+            subprocess.run([sys.executable, '-m', 'kobert_news', 'export', '--gluon_weight_path', weight, '--to',
                             'onnx', '--int8', '--output_dir', folder, '--overwrite'], check=True, env=env)
         out[name] = weight, folder
     return out

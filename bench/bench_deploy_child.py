@@ -27,7 +27,7 @@ class Bare:
 
     def __init__(self, model_dir, precision, texts, max_len, defaults=False):
         import onnxruntime as ort
-        from kobert_news.engines import folder
+        from kobert_base import export_folder as folder
         from kobert_news.engines.onnx import OnnxEngine, session_options
         self.feeds = [feed for _, feed in OnnxEngine.load(model_dir, precision, max_len).batches(texts)]
         self.session = ort.InferenceSession(os.path.join(model_dir, folder.MODELS[precision]),

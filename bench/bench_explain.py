@@ -83,8 +83,8 @@ def onnx_side(a, weight, texts, env):
         return {}
     folder = a.export_dir or os.path.join(a.run_dir, 'onnx')
     if not os.path.isfile(os.path.join(folder, 'model.onnx')):
-        print('setup: export.py --to onnx into %s' % folder, file=sys.stderr, flush=True)
-        subprocess.run([sys.executable, os.path.join(ROOT, 'export.py'), '--gluon_weight_path', weight, '--to', 'onnx',
+        print('setup: kobert-news export --to onnx into %s' % folder, file=sys.stderr, flush=True)
+        subprocess.run([sys.executable, '-m', 'kobert_news', 'export', '--gluon_weight_path', weight, '--to', 'onnx',
                         '--output_dir', folder], check=True, env=env)
     with tempfile.NamedTemporaryFile('w', suffix='.json', encoding='utf-8', delete=False) as f:
         json.dump(texts, f, ensure_ascii=False)
@@ -118,7 +118,7 @@ def main():
     from scipy.stats import wilcoxon
     from kobert_gluon.attribution import Explainer
     from kobert_gluon.predictor import Predictor
-    from kobert_news.config import OCCLUSION_BASELINES
+    from kobert_base.explanations import OCCLUSION_BASELINES
     from kobert_news.explain.occlusion import Occlusion
     from common import cpu_name  # bench/common.py
 

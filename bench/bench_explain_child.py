@@ -22,7 +22,7 @@ def main():
     p.add_argument('--texts', required=True, help='JSON: a list of the texts to explain')
     p.add_argument('--threads', type=int, default=None, help="ONNX Runtime's intra-op threads")
     a = p.parse_args()
-    from kobert_news.config import OCCLUSION_BASELINES
+    from kobert_base.explanations import OCCLUSION_BASELINES
     from kobert_news.engines.onnx import OnnxEngine
     from kobert_news.explain.occlusion import Occlusion
     with open(a.texts, encoding='utf-8') as f:

@@ -19,7 +19,8 @@ import mxnet as mx  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from kobert_news.config import MODEL_CONFIGS, TOPICS  # noqa: E402
+from kobert_base.architectures import MODEL_CONFIGS
+from kobert_base.topics import TOPICS  # noqa: E402
 from kobert_gluon import model  # noqa: E402
 from kobert_gluon.fused import fuse_attention  # noqa: E402
 from kobert_gluon.predictor import Predictor  # noqa: E402

@@ -1,7 +1,7 @@
-"""ONNX Runtime on a model that export.py saved, in a process of its own (bench/bench_compare.py runs it).
+"""ONNX Runtime on a model that kobert-news export saved, in a process of its own (bench/bench_compare.py runs it).
 
 Runs under the second environment (.venv-hf: onnxruntime, tokenizers), not the project's. The
-process only loads what export.py wrote (model.onnx or model_int8.onnx and tokenizer.json) and
+process only loads what kobert-news export wrote (model.onnx or model_int8.onnx and tokenizer.json) and
 predicts: tokenizing with the exported tokenizer (the project's token ids), texts sorted by
 length into batches padded to their longest text, as the project's predictor batches them.
 

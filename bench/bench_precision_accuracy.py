@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import kobert_gluon  # noqa: E402,F401
 from sklearn.metrics import accuracy_score, f1_score  # noqa: E402
 
-from kobert_news.options import DataConfig  # noqa: E402
+from kobert_base.options import DataConfig  # noqa: E402
 from kobert_gluon.predictor import Predictor  # noqa: E402
 from preprocess import fold_indices, load_data, read_labelled  # noqa: E402
 

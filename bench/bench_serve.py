@@ -3,9 +3,9 @@
     .venv/bin/python bench/bench_serve.py --data ../shared/data/ynat/ynat_headlines.csv --models default kobert
 
 Per model (the shipped weight, small; a kobert-size weight of random values, bert_12_768_12), each
-exported by export.py --to onnx --int8 (bench_deploy.py's setup), on --n YNAT headlines (a seeded draw):
+exported by kobert-news export --to onnx --int8 (bench_deploy.py's setup), on --n YNAT headlines (a seeded draw):
 - the deploy server, `kobert-news serve --model_dir D --precision int8` (.venv-deploy, ONNX Runtime), and
-  today's Gluon server, `serve.py --precision int8` (this Python, MXNet; calibrated on the same
+  today's Gluon server, `kobert-news serve --precision int8` (this Python, MXNet; calibrated on the same
   headlines, its int8 model cached beforehand), each on 127.0.0.1:0. Cold start: process start to
   /health 200, each started once beforehand so that both find their files cached.
 - per round, in turn: the ONNX engine offline (bench_serve_child.py, a fresh process: all headlines
@@ -170,7 +170,7 @@ def servers(a, work, env, weight, folder, texts_csv):
     common = ['--port', '0', '--precision', 'int8', '--max_batch', str(a.max_batch), '--max_wait_ms',
               str(a.max_wait_ms), '--max_queue', str(4 * a.clients + 16)]
     return {'onnx': [a.deploy_python, '-m', 'kobert_news', 'serve', '--model_dir', folder] + common,
-            'gluon': [sys.executable, os.path.join(ROOT, 'serve.py'), '--gluon_weight_path', weight, '--calib_path',
+            'gluon': [sys.executable, '-m', 'kobert_news', 'serve', '--gluon_weight_path', weight, '--calib_path',
                       texts_csv, '--cache_dir', os.path.join(work, 'cache')] + common}
 
 

@@ -44,7 +44,7 @@ def measure(name, cmd, rows, base=None):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--model_dir', required=True, help='export folder (export.py --to onnx)')
+    p.add_argument('--model_dir', required=True, help='export folder (kobert-news export --to onnx)')
     p.add_argument('--data', required=True, help='CSV of real headlines (title, category)')
     p.add_argument('--rows', type=int, default=100000)
     p.add_argument('--master', default='local[2]')

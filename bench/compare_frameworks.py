@@ -5,7 +5,7 @@
         --seeds 42 43 44 --output experiments/frameworks.md
 
 Both read the same data: one stratified 7:3 split (--split_seed, 42 as the project's), the
-project's own mode text, and the same token ids (export.py's tokenizer for PyTorch). The seeds
+project's own mode text, and the same token ids (kobert-news export's tokenizer for PyTorch). The seeds
 vary initialisation, batch order and dropout. Runs alternate between the frameworks, so that a
 change in the machine's load hits both. Writes a markdown table: accuracy and macro-F1 at the best
 epoch, the epochs run, and seconds per epoch (training plus evaluation) per framework and seed.
@@ -22,8 +22,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 
-from kobert_news.config import UserError  # noqa: E402
-from kobert_news.options import TrainConfig  # noqa: E402
+from kobert_base.errors import UserError  # noqa: E402
+from kobert_base.options import TrainConfig  # noqa: E402
 from common import cpu_name  # noqa: E402  (bench/common.py)
 
 # Recipe flags passed identically to both trainers (defaults: the project's TrainConfig).

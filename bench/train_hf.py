@@ -205,7 +205,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--train', required=True, help='JSON list of {"text", "label"} (label: topic index)')
     p.add_argument('--eval', required=True)
-    p.add_argument('--tokenizer_dir', required=True, help="export.py's tokenizer files")
+    p.add_argument('--tokenizer_dir', required=True, help="kobert-news export's tokenizer files")
     p.add_argument('--output_dir', required=True)
     p.add_argument('--model', default='small', choices=sorted(SIZES))
     p.add_argument('--max_len', type=int, default=128)

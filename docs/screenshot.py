@@ -1,4 +1,4 @@
-"""The README's picture of the page: serve.py with the default weight on a loopback port, a
+"""The README's picture of the page: kobert-news serve with the default weight on a loopback port, a
 headline submitted in headless Chromium (tests/browser.py), the page saved as a PNG.
 
     KOBERT_HOME=... .venv/bin/python docs/screenshot.py docs/web-page.png
@@ -10,7 +10,7 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from kobert_news.config import default_weight  # noqa: E402
+from kobert_base.paths import default_weight  # noqa: E402
 from tests import browser as chromium  # noqa: E402
 from tests.served import Served  # noqa: E402
 

@@ -7,7 +7,7 @@ import shutil
 import stat
 import tempfile
 
-from kobert_news.config import UserError
+from kobert_base.errors import UserError
 
 log = logging.getLogger('kobert_news.atomic')
 

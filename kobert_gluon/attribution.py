@@ -19,8 +19,9 @@ from kobert_gluon import model as model_lib
 from kobert_gluon.predictor import ClusterPlacer, check_vocab, weight_max_len
 from kobert_gluon.progress import Progress
 from kobert_gluon.tokenizer import KoBERTTokenizer
-from kobert_news.config import (CLUSTER_MODES, EXPLAIN_BASELINES, EXPLAIN_MAX_STEPS, EXPLAIN_STEPS, UserError,
-                                no_text, target_id)
+from kobert_base.errors import UserError
+from kobert_base.explanations import EXPLAIN_BASELINES, EXPLAIN_MAX_STEPS, EXPLAIN_STEPS, no_text, target_id
+from kobert_base.modes import CLUSTER_MODES
 from preprocess import with_cluster
 
 
@@ -59,7 +60,7 @@ class Explanation:
         return gap / abs(self.delta) if self.delta else gap
 
     def to_dict(self, topics):
-        """JSON-ready: what explain.py --format json writes and the server's /explain answers."""
+        """JSON-ready: what kobert-news explain --format json writes and the server's /explain answers."""
         best = int(np.argmax(self.probs))
         return {'text': self.text, 'topic': topics[best], 'probability': float(self.probs[best]),
                 'target': topics[self.target], 'probabilities': {t: float(p) for t, p in zip(topics, self.probs)},

@@ -9,7 +9,7 @@ import shutil
 import tempfile
 import time
 
-from kobert_gluon.files import file_digest
+from kobert_base.paths import file_digest
 
 log = logging.getLogger('kobert_news.cache')
 MANIFEST = 'manifest.json'

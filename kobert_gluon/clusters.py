@@ -20,8 +20,9 @@ import numpy as np
 
 import kobert_gluon
 from kobert_gluon import cache
-from kobert_news.config import UserError, default_cache_dir
-from kobert_news.engines.base import assign  # noqa: F401 (the engines share it; imported from here too)
+from kobert_base.errors import UserError
+from kobert_base.paths import default_cache_dir
+from preprocess.reading import assign  # noqa: F401 (the engines share it; imported from here too)
 
 log = logging.getLogger('kobert_news.clusters')
 SBERT_MODEL = 'paraphrase-xlm-r-multilingual-v1'

@@ -18,7 +18,7 @@ from kobert_gluon.predictor import Predictor
 from kobert_gluon.runs import Run, prepare, read_json
 from kobert_gluon.tokenizer import KoBERTTokenizer
 from kobert_gluon.trainer import cluster_inputs, fit
-from kobert_news.config import TOPICS
+from kobert_base.topics import TOPICS
 from preprocess import fold_indices, read_labelled
 
 log = logging.getLogger('kobert_news.cv')

@@ -17,7 +17,7 @@ import mxnet as mx
 import numpy as np
 from mxnet import gluon
 
-from kobert_news.config import UserError
+from kobert_base.errors import UserError
 
 log = logging.getLogger('kobert_news.train')
 DMLC_ENV = ('DMLC_ROLE', 'DMLC_PS_ROOT_URI', 'DMLC_PS_ROOT_PORT', 'DMLC_NUM_SERVER', 'DMLC_NUM_WORKER')
@@ -155,7 +155,7 @@ def check(cfg):
         missing = [k for k in DMLC_ENV if not os.environ.get(k)]
         if missing:
             raise UserError('--kvstore %s needs the parameter server\'s environment (%s unset): start the workers '
-                            'with python -m kobert_news.cli.launch (see the README, "Scaling out")'
+                            'with kobert-news launch (see docs/scaling.md)'
                             % (cfg.kvstore, ', '.join(missing)))
         if os.environ['DMLC_ROLE'] != 'worker':
             raise UserError('train.py runs as a worker; DMLC_ROLE is %r' % os.environ['DMLC_ROLE'])

@@ -12,7 +12,8 @@ import urllib.request
 
 from tqdm import tqdm
 
-from kobert_news.config import UserError
+from kobert_base.errors import UserError
+from kobert_base.paths import file_digest
 
 HUB_URL = 'https://huggingface.co/skt/kobert-base-v1/resolve/main/legacy/'
 SP_MODEL = 'tokenizer_78b3253a26.model'         # v0.1 tokenizer
@@ -38,15 +39,6 @@ def search_dirs(kobert_dir=None):
 
 def download_dir(kobert_dir=None):
     return search_dirs(kobert_dir)[0]
-
-
-def file_digest(path, algorithm='md5', chunk=1 << 20):
-    """Hex digest of a file, read in chunks (a kobert params file is 369 MB)."""
-    h = hashlib.new(algorithm)
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(chunk), b''):
-            h.update(block)
-    return h.hexdigest()
 
 
 def md5sum(path):

@@ -16,7 +16,8 @@ import numpy as np
 
 from kobert_gluon.atomic import atomic_dir
 from kobert_gluon.files import md5sum
-from kobert_news.config import CHECKOUT_DIR, UserError, default_cache_dir
+from kobert_base.errors import UserError
+from kobert_base.paths import CHECKOUT_DIR, default_cache_dir
 
 # gluonnlp BERTModel parameter -> transformers BertModel parameter (per layer: {i}).
 NAMES = [('word_embed.0.weight', 'embeddings.word_embeddings.weight'),
@@ -74,7 +75,7 @@ def export(weight_path, output_dir, kobert_dir=None, max_len=None, overwrite=Fal
     from kobert_gluon import hf_tokenizer, model as model_lib
     from kobert_gluon.predictor import check_vocab
     from kobert_gluon.tokenizer import KoBERTTokenizer
-    from kobert_news.config import ModelConfig
+    from kobert_base.architectures import ModelConfig
 
     meta = model_lib.read_meta(weight_path)
     cfg = ModelConfig(**meta['config'])
@@ -119,7 +120,7 @@ def _project_keys(weight_path, meta, max_len):
     keys = {'mode': meta['mode'], 'max_len': max_len, 'weight': os.path.basename(weight_path),
             'vocab': meta.get('vocab')}
     if meta['mode'] in (4, 5):
-        from kobert_news.config import CLUSTER_PREFIX
+        from kobert_base.modes import CLUSTER_PREFIX
         keys.update(base_mode=meta.get('base_mode', 3), clusters=meta['clusters'], clusters_file=CLUSTERS_FILE)
         keys['cluster_input'] = ("text = '%s' + article text" % CLUSTER_PREFIX if meta['mode'] == 4 else
                                  "inputs_embeds = word_embeddings(input_ids); inputs_embeds[:, 0] += "

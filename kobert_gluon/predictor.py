@@ -12,8 +12,10 @@ from kobert_gluon import precision as prec
 from kobert_gluon.batching import Batcher
 from kobert_gluon.fused import fuse_attention
 from kobert_gluon.tokenizer import KoBERTTokenizer, same_vocab
-from kobert_news.config import CLUSTER_MODES, UserError, default_cache_dir
-from kobert_news.engines.base import text_mode, weight_max_len  # noqa: F401 (text_mode: imported from here too)
+from kobert_base.errors import UserError
+from kobert_base.modes import CLUSTER_MODES
+from kobert_base.paths import default_cache_dir
+from preprocess.reading import text_mode, weight_max_len  # noqa: F401 (text_mode: imported from here too)
 from preprocess import NewsProcessor, with_cluster
 
 log = logging.getLogger('kobert_news.predictor')
@@ -124,7 +126,7 @@ class Predictor:
 
     def processor(self, args, mode=None):
         """The NewsProcessor that builds this weight's input text (see text_mode); args names the
-        columns (kobert_news.options.InputArgs)."""
+        columns (kobert_base.options.InputArgs)."""
         return NewsProcessor.from_args(args, text_mode(self.meta, mode), self.topics, self.meta.get('base_mode', 3))
 
     def place(self, texts):

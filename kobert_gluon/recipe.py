@@ -7,7 +7,7 @@ from mxnet import gluon
 from sklearn.metrics import accuracy_score, f1_score, log_loss
 
 from kobert_gluon.predictor import Predictor
-from kobert_news.config import TOPICS
+from kobert_base.topics import TOPICS
 
 
 def lr_at(step, total, warmup, lr):

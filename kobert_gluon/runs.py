@@ -12,8 +12,8 @@ import os
 import re
 
 from kobert_gluon.atomic import atomic_write_text
-from kobert_news.config import UserError
-from kobert_news.options import DEVICE_OPTIONS
+from kobert_base.errors import UserError
+from kobert_base.options import DEVICE_OPTIONS
 
 CHECKPOINTS = 'checkpoints'
 CONFIG = 'train_config.json'

@@ -13,8 +13,8 @@ import gluonnlp as nlp
 import numpy as np
 
 from kobert_gluon import files
-from kobert_news.config import UserError
-from kobert_news.engines.base import prefixes
+from kobert_base.errors import UserError
+from preprocess.reading import prefixes
 
 # The special roles BERT's input uses, spelled as KoBERT's v0.1 json spells them. A weight needs
 # each ordinary piece and each role at the id it was trained with; how a vocabulary spells its
@@ -127,7 +127,7 @@ class KoBERTTokenizer:
         return np.asarray(ids, dtype=np.int32)
 
     def _head_tokens(self, text, need):
-        """The first `need` tokens of text, tokenized from a prefix (kobert_news.engines.base.prefixes)."""
+        """The first `need` tokens of text, tokenized from a prefix (preprocess.reading.prefixes)."""
         tokens = []
         for part in (prefixes(text, need) if need >= 1 else ()):
             tokens = self._sp(part)

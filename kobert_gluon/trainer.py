@@ -27,7 +27,10 @@ from kobert_gluon.epochs import Loop
 from kobert_gluon.recipe import evaluate
 from kobert_gluon.runs import Run, prepare
 from kobert_gluon.tokenizer import KoBERTTokenizer
-from kobert_news.config import CLUSTER_MODES, MODEL_CONFIGS, TOPICS, UserError, untrained_topics
+from kobert_base.architectures import MODEL_CONFIGS
+from kobert_base.errors import UserError
+from kobert_base.modes import CLUSTER_MODES
+from kobert_base.topics import TOPICS, untrained_topics
 from preprocess import check_topics, load_data, with_cluster
 
 log = logging.getLogger('kobert_news.train')
@@ -134,7 +137,7 @@ def fit(cfg, train_data, eval_data, overwrite=False, on_update=None):
                 'untrained_topics': untrained_topics(TOPICS, train_data.labels)}
         if cluster_meta:
             meta.update(clusters=cluster_meta, base_mode=cfg.base_mode)
-        meta['training_data'] = train_data.describe()  # evaluate.py says when it is given this data
+        meta['training_data'] = train_data.describe()  # kobert-news evaluate says when it is given this data
         loop = Loop(cfg, run, net, tokenizer, meta, centroids, fingerprint, on_update, devices)
         loop.start(state)
         evaluation = (eval_texts, eval_data.labels, eval_ids if cfg.mode == 5 else None) if eval_data else None

@@ -17,7 +17,10 @@ import numpy as np
 
 from kobert_gluon.atomic import atomic_path, atomic_write_text
 from kobert_gluon.files import md5sum
-from kobert_news.config import MODEL_CONFIGS, TOPICS, ModelConfig, UserError, cache_root
+from kobert_base.architectures import MODEL_CONFIGS, ModelConfig
+from kobert_base.errors import UserError
+from kobert_base.paths import cache_root
+from kobert_base.topics import TOPICS
 
 META_FORMAT = 2
 ORIGINAL_KEYS = 201  # bert_12_768_12 + classifier.1.weight/bias

@@ -10,7 +10,7 @@ $MXNET_GLUON_REPO names (default: Apache's S3 bucket), as
 """
 import os
 
-from kobert_news.config import UserError
+from kobert_base.errors import UserError
 
 MODEL = 'bert_12_768_12'
 DATASET = 'kobert_news_wiki_ko_cased'

@@ -2,8 +2,8 @@
 service calls."""
 import numpy as np
 
-from kobert_news.config import EXPLAIN_STEPS
-from kobert_news.options import PredictConfig
+from kobert_base.explanations import EXPLAIN_STEPS
+from kobert_base.options import PredictConfig
 
 
 class Classifier:
@@ -15,7 +15,7 @@ class Classifier:
 
     @classmethod
     def load(cls, weight_path=None, precision='fp32', calib_articles=None, **options):
-        """options: fields of kobert_news.options.PredictConfig (model_dir=D: the export folder D on
+        """options: fields of kobert_base.options.PredictConfig (model_dir=D: the export folder D on
         ONNX Runtime). The Gluon engine's bf16/int8 are prepared on calib_articles (or
         options['calib_path'])."""
         from kobert_news.pipeline import Pipeline
@@ -40,7 +40,7 @@ class Classifier:
         return results(pred, self.topics, top_k, self.mode)
 
     def explain(self, articles, target=None, steps=EXPLAIN_STEPS, baseline=None, method=None):
-        """Why each article got its topic: one JSON-ready object per article, in order, as explain.py
+        """Why each article got its topic: one JSON-ready object per article, in order, as kobert-news explain
         --format json writes them: {'text', 'topic', 'probability', 'target', 'probabilities': {topic:
         p}, 'words', 'attributions' (one per word), 'words_read', 'method', 'baseline'}, and with
         integrated gradients 'logit_change' and 'completeness_error'; an article without text gets

@@ -1,4 +1,4 @@
-"""Articles in, topics out: the one prediction step behind main.py, evaluate.py, the server and Spark.
+"""Articles in, topics out: the one prediction step behind main.py, kobert-news evaluate, the server and Spark.
 
 A Pipeline holds an engine (kobert_news.engines: the Gluon predictor on a weight file, or ONNX
 Runtime on an export folder) and the processor that builds its text from CSV columns. It keeps
@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kobert_gluon.atomic import atomic_path
-from kobert_news.config import UserError, default_weight
-from kobert_news.engines.base import text_mode
+from kobert_base.errors import UserError
+from kobert_base.paths import default_weight
+from preprocess.reading import text_mode
 from preprocess import NewsProcessor, read_csv
 from preprocess.processor import warn_no_text
 
@@ -45,7 +46,7 @@ def gluon():
         from kobert_gluon import predictor, weights
     except ImportError as e:
         raise UserError('a weight file needs MXNet, which is not installed here (%s): classify an export '
-                        'folder with --model_dir (export.py --to onnx makes one)' % e)
+                        'folder with --model_dir (kobert-news export --to onnx makes one)' % e)
     return predictor, weights
 
 
@@ -96,11 +97,11 @@ class Pipeline:
 
     @classmethod
     def load(cls, cfg, calib_frame=None):
-        """The pipeline of a PredictConfig (kobert_news.options), or of another config with its fields:
+        """The pipeline of a PredictConfig (kobert_base.options), or of another config with its fields:
         ONNX Runtime on cfg.model_dir's export folder, else the Gluon predictor on the weight file.
         Gluon's bf16/int8 are prepared on --calib_path's texts, else on calib_frame's (a sample of
         the input)."""
-        if getattr(cfg, 'model_dir', None):  # configs without the flag (evaluate.py's) read weight files
+        if getattr(cfg, 'model_dir', None):  # configs without the flag (kobert-news evaluate's) read weight files
             from kobert_news.engines.onnx import OnnxEngine
             engine = OnnxEngine.load(cfg.model_dir, cfg.precision, cfg.max_len, cfg.batch_size)
             return cls(engine, processor_of(cfg, engine.meta), cfg.top_k)

@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
-from kobert_news.config import TOPICS, UserError
+from kobert_base.errors import UserError
+from kobert_base.topics import TOPICS
 from preprocess.processor import NewsProcessor, read_csv, warn_no_text  # noqa: F401 (imported from here too)
 
 log = logging.getLogger('kobert_news.data')
@@ -38,7 +39,7 @@ class Labelled:
         return h.hexdigest()
 
     def describe(self):
-        """What a weight's description records of its training data: evaluate.py recognises it."""
+        """What a weight's description records of its training data: kobert-news evaluate recognises it."""
         return {'rows': len(self), 'sha1': self.fingerprint()}
 
     def is_described_by(self, recorded):

@@ -14,7 +14,9 @@ import unicodedata
 
 import numpy as np
 
-from kobert_news.config import CLUSTER_MODES, CLUSTER_PREFIX, MODES, TEXT_FORMATS, TOPICS, TOPICS_KO, UserError, topic_key
+from kobert_base.errors import UserError
+from kobert_base.modes import CLUSTER_MODES, CLUSTER_PREFIX, MODES, TEXT_FORMATS
+from kobert_base.topics import TOPICS, TOPICS_KO, topic_key
 
 log = logging.getLogger('kobert_news.data')
 # Korean Excel saves CSV as CP949 (a superset of EUC-KR); everything else is UTF-8.
@@ -124,7 +126,7 @@ class NewsProcessor:
 
     @classmethod
     def from_args(cls, args, mode, topics=TOPICS, base_mode=3):
-        """The processor for an options object with title/body/label columns (kobert_news.options.InputArgs)."""
+        """The processor for an options object with title/body/label columns (kobert_base.options.InputArgs)."""
         return cls(mode, args.title_column, args.body_column, args.label_column, topics, base_mode)
 
     def needed_columns(self):
@@ -180,7 +182,7 @@ class NewsProcessor:
 def clean(cell):
     """A cell's text as the tokenizer reads it: without the characters it drops (control and format
     characters, U+FFFD), stripped; '' when nothing it reads is left (spaces and lone combining marks
-    give no token). Both the model's text and the words explain.py splits it into come from here."""
+    give no token). Both the model's text and the words kobert-news explain splits it into come from here."""
     probe = cell.replace('\n', ' ').replace('\t', ' ').replace('\r', ' ')
     if not probe.isprintable() or '\ufffd' in cell:  # the others dropped are unprintable: most texts stop here
         cell = _dropped().sub('', cell)

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from kobert_news.config import UserError
+from kobert_base.errors import UserError
 from kobert_gluon import files
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -73,7 +73,8 @@ def make_weight(path, tokenizer, config='tiny', mode=3, max_len=64, seed=0, topi
     """A real (randomly initialised) weight file with its meta, as training writes it (untrained_topics:
     recorded as training on data without them records them)."""
     import mxnet as mx
-    from kobert_news.config import MODEL_CONFIGS, TOPICS
+    from kobert_base.architectures import MODEL_CONFIGS
+    from kobert_base.topics import TOPICS
     from kobert_gluon import model
     mx.random.seed(seed)
     topics = list(topics or TOPICS)
@@ -113,12 +114,14 @@ def tiny_weight(tmp_path_factory, tokenizer):
 
 
 def run_script(script, *args, cwd=ROOT, env_extra=None, timeout=600):
-    """A root script as a user runs it, in its own process: for exit codes, signals and restarts."""
+    """A root script (main.py, train.py) or a kobert-news command (explain, export, ...) as a user runs it,
+    in its own process: for exit codes, signals and restarts."""
     env = dict(os.environ)
     if KOBERT_HOME:
         env['KOBERT_HOME'] = KOBERT_HOME
     env.update(env_extra or {})
-    return subprocess.run([sys.executable, os.path.join(ROOT, script)] + [str(a) for a in args],
+    command = [os.path.join(ROOT, script)] if script.endswith('.py') else ['-m', 'kobert_news', script]
+    return subprocess.run([sys.executable] + command + [str(a) for a in args],
                           cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 

@@ -46,7 +46,7 @@ def hf_predict(python, tmp_path, model_dir, texts, onnx=(), clusters=None):
 
 
 def to_onnx(python, hf_dir):
-    """model.onnx in the transformers folder itself, as export.py --to onnx makes it."""
+    """model.onnx in the transformers folder itself, as kobert-news export --to onnx makes it."""
     path = os.path.join(hf_dir, 'model.onnx')
     torch_side(python, 'onnx', hf_dir, path)
     return path

@@ -1,7 +1,7 @@
 """The server as a user runs it, for the server's and the page's tests: the real server in its own
 process on a free loopback port, driven over HTTP. On an export folder it is the deploy server
 (`kobert-news serve --model_dir D`, ONNX Runtime: the deploy suite, tests/deploy); on a weight file
-serve.py (MXNet: the legacy suite)."""
+kobert-news serve (MXNet: the legacy suite)."""
 import contextlib
 import json
 import os
@@ -24,7 +24,7 @@ def command(model):
     """The server's command line for a model: an export folder or a weight file."""
     if os.path.isdir(str(model)):
         return [sys.executable, '-m', 'kobert_news', 'serve', '--port', '0', '--model_dir', str(model)]
-    return [sys.executable, os.path.join(ROOT, 'serve.py'), '--port', '0', '--gluon_weight_path', str(model)]
+    return [sys.executable, '-m', 'kobert_news', 'serve', '--port', '0', '--gluon_weight_path', str(model)]
 
 
 class Served:

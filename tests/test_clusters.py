@@ -8,7 +8,9 @@ import pandas as pd
 import pytest
 
 from kobert_gluon import clusters, model, precision
-from kobert_news.config import MODEL_CONFIGS, TOPICS, UserError
+from kobert_base.architectures import MODEL_CONFIGS
+from kobert_base.errors import UserError
+from kobert_base.topics import TOPICS
 from kobert_news.reports.cluster_tables import pivot
 from preprocess import with_cluster
 from tests.conftest import ROOT

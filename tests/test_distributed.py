@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kobert_news.config import MODEL_CONFIGS
-from kobert_news.options import TrainConfig
+from kobert_base.architectures import MODEL_CONFIGS
+from kobert_base.options import TrainConfig
 from tests.conftest import KOBERT_HOME, ROOT, YNAT, needs_ynat
 
 SAMPLE = os.path.join(ROOT, 'data', 'sample.csv')
@@ -36,7 +36,7 @@ def train(*args):
 
 
 def launch(*args, workers=2, timeout=600, background=False):
-    cmd = [sys.executable, '-m', 'kobert_news.cli.launch', '--workers', str(workers), '--',
+    cmd = [sys.executable, '-m', 'kobert_news', 'launch', '--workers', str(workers), '--',
            'train.py'] + [str(a) for a in args]
     if background:
         return subprocess.Popen(cmd, cwd=ROOT, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -1,4 +1,4 @@
-"""Integrated gradients (kobert_gluon.attribution) and explain.py, on real tiny weights and KoBERT's
+"""Integrated gradients (kobert_gluon.attribution) and kobert-news explain, on real tiny weights and KoBERT's
 real vocabulary: pieces summed back to words, completeness, targets, modes 4 and 5, the report."""
 import json
 import os
@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kobert_news.config import TOPICS, UserError
+from kobert_base.errors import UserError
+from kobert_base.topics import TOPICS
 from tests.conftest import ROOT, YNAT, make_weight
 
 SAMPLE = os.path.join(ROOT, 'data', 'sample.csv')
@@ -107,7 +108,7 @@ def test_cluster_modes(tmp_path, mode, tokenizer, kobert_home):
     """Mode 4 explains the cluster id written in front of the text; mode 5 adds its cluster vector
     at [CLS] on both ends of the path, so the words still account for the whole change."""
     import mxnet as mx
-    from kobert_news.config import MODEL_CONFIGS
+    from kobert_base.architectures import MODEL_CONFIGS
     from kobert_gluon import model
     from kobert_gluon.attribution import Explainer
     from kobert_gluon.predictor import Predictor
@@ -128,7 +129,7 @@ def test_cluster_modes(tmp_path, mode, tokenizer, kobert_home):
         assert (e.words[:2] == ['군집', str(c)]) == (mode == 4)
 
 
-# ---------------------------------------------------------------- explain.py
+# ---------------------------------------------------------------- kobert-news explain
 
 @pytest.fixture(scope='module')
 def small_csv(tmp_path_factory):
@@ -210,7 +211,7 @@ def test_printed_lines_and_bad_input(tmp_path, small_csv, tiny_weight, call):
 def test_root_script_runs(tmp_path, small_csv, tiny_weight):
     from tests.conftest import run_script
     out = tmp_path / 'o.json'
-    r = run_script('explain.py', '--gluon_weight_path', tiny_weight, '--data_path', small_csv, '--mode', 2,
+    r = run_script('explain', '--gluon_weight_path', tiny_weight, '--data_path', small_csv, '--mode', 2,
                    '--steps', 1, '--save_path', out, timeout=300)
     assert r.returncode == 0, r.stderr
     assert len(json.loads(out.read_text(encoding='utf-8'))) == 4

@@ -1,4 +1,4 @@
-"""export.py: tokenizer.json gives the project's token ids, and the exported transformers folder
+"""kobert-news export: tokenizer.json gives the project's token ids, and the exported transformers folder
 and ONNX model give the Gluon predictor's probabilities."""
 import json
 import os
@@ -11,7 +11,9 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from kobert_news.config import DEFAULT_WEIGHT, MODEL_CONFIGS, TOPICS
+from kobert_base.architectures import MODEL_CONFIGS
+from kobert_base.paths import DEFAULT_WEIGHT
+from kobert_base.topics import TOPICS
 from kobert_gluon import hf, hf_tokenizer
 from kobert_gluon import model as model_lib
 from kobert_gluon.predictor import Predictor
@@ -111,18 +113,18 @@ def test_truncation_at_max_len(tokenizer, max_len):
 
 def run_export(*args, env_extra=None):
     env = dict(os.environ, KOBERT_HOME=KOBERT_HOME or '', **(env_extra or {}))
-    return subprocess.run([sys.executable, os.path.join(ROOT, 'export.py')] + [str(a) for a in args], cwd=ROOT,
+    return subprocess.run([sys.executable, '-m', 'kobert_news', 'export'] + [str(a) for a in args], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=900)
 
 
 def export_hf(weight, out, kobert_dir=None):
-    """export.py --to hf's work, in this process (the command line itself is tested below)."""
+    """kobert-news export --to hf's work, in this process (the command line itself is tested below)."""
     return hf.export(weight, str(out), kobert_dir or KOBERT_HOME)
 
 
 @pytest.fixture(scope='module')
 def default_export(tmp_path_factory, kobert_home, hf_python):
-    """The shipped weight through export.py, --to hf and --to onnx --int8, as a user runs it."""
+    """The shipped weight through kobert-news export, --to hf and --to onnx --int8, as a user runs it."""
     out = tmp_path_factory.mktemp('default')
     weight = os.path.join(ROOT, 'weights', DEFAULT_WEIGHT)
     for args in (['--to', 'hf'], ['--to', 'onnx', '--int8']):

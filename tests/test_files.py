@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from kobert_news.config import UserError
+from kobert_base.errors import UserError
 from kobert_gluon import files
 from tests.conftest import PAIR, locate_kobert
 

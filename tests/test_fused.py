@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import kobert_gluon
-from kobert_news.config import MODEL_CONFIGS, TOPICS
+from kobert_base.architectures import MODEL_CONFIGS
+from kobert_base.topics import TOPICS
 from kobert_gluon import model
 from kobert_gluon.fused import FirstPositionCell, FusedSelfAttention, fuse_attention
 from kobert_gluon.predictor import Predictor

@@ -15,8 +15,10 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from kobert_news.config import MODEL_CONFIGS, TOPICS, UserError
-from kobert_news.options import TrainConfig
+from kobert_base.architectures import MODEL_CONFIGS
+from kobert_base.errors import UserError
+from kobert_base.topics import TOPICS
+from kobert_base.options import TrainConfig
 from kobert_gluon import files, hf, zoo
 from kobert_gluon import model as model_lib
 from kobert_gluon.tokenizer import KoBERTTokenizer

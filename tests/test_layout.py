@@ -7,11 +7,11 @@ import sys
 
 from tests.conftest import ROOT
 
-PACKAGES = ('kobert_news', 'kobert_gluon', 'preprocess')
+PACKAGES = ('kobert_base', 'kobert_news', 'kobert_gluon', 'preprocess')
 # Lower layers never import higher ones (function-level imports included).
 # The engines (the Gluon predictor, ONNX Runtime) sit below the pipeline, which runs over either;
 # the explanations run over an engine too, for the front ends.
-LAYERS = [('kobert_news.config', 'kobert_news.options', 'kobert_news.flags'), ('preprocess',),
+LAYERS = [('kobert_base',), ('preprocess',),
           ('kobert_gluon', 'kobert_news.engines'), ('kobert_news.pipeline',), ('kobert_news.explain',),
           ('kobert_news.reports', 'kobert_news.api', 'kobert_news.serving'), ('kobert_news.cli', 'kobert_news'),
           ('<root>',)]
@@ -80,6 +80,22 @@ def test_dependencies_run_one_way_without_cycles():
     assert not cycles, cycles
 
 
+def test_the_ground_is_a_package_of_its_own():
+    """kobert_base (topics, modes, errors, paths, flags, options) imports no other part of the project,
+    and each package imports only its own layer and the ones below: no arrow runs from a lower package
+    to a higher one, as it did while the ground lived inside kobert_news."""
+    modules = _modules()
+    graph = {m: _imports(p, modules) - {m} for m, p in modules.items()}
+    ground = {m: sorted(d for d in deps if not d.startswith('kobert_base')) for m, deps in graph.items()
+              if m.startswith('kobert_base')}
+    assert ground and not any(ground.values()), ground
+    order = ['kobert_base', 'preprocess', 'kobert_gluon', 'kobert_news']
+    package = lambda m: m.split('.')[0]
+    upward = ['%s -> %s' % (m, d) for m, deps in graph.items() if not m.startswith('<root>') for d in deps
+              if order.index(package(d)) > order.index(package(m))]
+    assert not upward, upward
+
+
 def test_the_library_imports_no_root_script():
     """kobert_news, kobert_gluon and preprocess never import the checkout's root scripts (config,
     main, ...): an installed package has none of them."""
@@ -116,12 +132,12 @@ def test_each_flag_is_defined_once():
 
 
 def test_a_shared_flag_name_shows_each_command_its_own_choices():
-    """--format means html/json to explain.py and csv/parquet to spark_predict.py: each command's --help
+    """--format means html/json to kobert-news explain and csv/parquet to kobert-news spark: each command's --help
     and checks give its own choices only (the class's FLAGS narrows the shared field)."""
     from kobert_news.cli.common import build_parser
     from kobert_news.cli.explain import ExplainConfig
     from kobert_news.cli.spark_predict import SparkArgs
-    from kobert_news.config import UserError
+    from kobert_base.errors import UserError
     for cls, mine, other in ((ExplainConfig, 'html', 'parquet'), (SparkArgs, 'parquet', 'html')):
         line = next(l for l in build_parser('', cls).format_help().splitlines() if l.strip().startswith('--format'))
         assert mine in line and other not in line, line
@@ -152,7 +168,7 @@ def test_the_pipeline_and_the_onnx_engine_load_no_mxnet():
     """The deploy path has no MXNet: the pipeline, the ONNX Runtime engine and the explanations by
     occlusion import none of the Gluon stack (the Gluon predictor is imported only when a weight file is used)."""
     code = ('import sys; sys.path.insert(0, %r)\n'
-            'import kobert_news.pipeline, kobert_news.engines.onnx, kobert_news.engines.folder, kobert_news.api\n'
+            'import kobert_news.pipeline, kobert_news.engines.onnx, kobert_base.export_folder, kobert_news.api\n'
             'import kobert_news.explain, kobert_news.explain.occlusion, kobert_news.cli.explain\n'
             'print(sorted(m for m in ("mxnet", "gluonnlp", "torch", "kobert_gluon.predictor") if m in sys.modules))'
             % ROOT)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kobert_news.config import TOPICS
+from kobert_base.topics import TOPICS
 from tests.conftest import ROOT, make_weight, run_main
 
 SAMPLE = os.path.join(ROOT, 'data', 'sample.csv')
@@ -56,7 +56,7 @@ def test_the_default_weight_says_once_which_topic_it_cannot_predict(tiny_weight,
     """The shipped weight was trained on the 7 KLUE-YNAT topics: its description says entertain was
     not among them, and main.py says so in one line; --help promises no topic it cannot give."""
     from kobert_gluon.weights import read_meta
-    from kobert_news.config import DEFAULT_WEIGHT
+    from kobert_base.paths import DEFAULT_WEIGHT
     assert read_meta(os.path.join(ROOT, 'weights', DEFAULT_WEIGHT))['untrained_topics'] == ['entertain']
     r = call('predict')  # the default weight on the sample articles
     assert r.returncode == 0, r.stderr

@@ -8,7 +8,9 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from kobert_news.config import MODEL_CONFIGS, TOPICS, UserError
+from kobert_base.architectures import MODEL_CONFIGS
+from kobert_base.errors import UserError
+from kobert_base.topics import TOPICS
 from kobert_gluon import model
 from tests.conftest import make_weight
 
@@ -141,7 +143,7 @@ def test_truncated_and_foreign_files(tmp_path, tokenizer):
 
 
 def test_metaless_file_of_unknown_shape_is_refused(tmp_path):
-    from kobert_news.config import ModelConfig
+    from kobert_base.architectures import ModelConfig
     odd = ModelConfig('odd', num_layers=1, units=64, hidden_size=128, num_heads=2)
     net = model.build_classifier(odd, 8)
     path = str(tmp_path / 'odd.params')

@@ -1,7 +1,7 @@
 """Word occlusion (kobert_news.explain) on the Gluon predictor, with real weights (the shipped one and
 a tiny one), KoBERT's real vocabulary and real headlines: each word's attribution is the drop of the
 topic's probability without it, the inputs are the text's own tokens, long texts are cut, modes 4
-and 5, explain.py --method occlusion and the report. The ONNX Runtime side: tests/deploy/test_explain.py."""
+and 5, kobert-news explain --method occlusion and the report. The ONNX Runtime side: tests/deploy/test_explain.py."""
 import json
 import os
 
@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kobert_news.config import TOPICS, UserError
+from kobert_base.errors import UserError
+from kobert_base.topics import TOPICS
 from tests.conftest import ROOT, YNAT
 
 SAMPLE = os.path.join(ROOT, 'data', 'sample.csv')
@@ -131,7 +132,7 @@ def test_cluster_modes(tmp_path, mode, tokenizer, kobert_home):
     import mxnet as mx
     from kobert_gluon import model
     from kobert_gluon.predictor import Predictor
-    from kobert_news.config import MODEL_CONFIGS
+    from kobert_base.architectures import MODEL_CONFIGS
     from kobert_news.explain.occlusion import Occlusion
     mx.random.seed(mode)
     net = model.build_classifier(MODEL_CONFIGS['tiny'], 8, num_clusters=4 if mode == 5 else 0)
@@ -165,7 +166,7 @@ def test_python_api_explains_by_either_method(shipped, kobert_home):
         clf.explain(article, baseline='remove')
 
 
-# ---------------------------------------------------------------- explain.py --method occlusion
+# ---------------------------------------------------------------- kobert-news explain --method occlusion
 
 def test_explain_py_by_occlusion(tmp_path, call, browser):
     src = tmp_path / 'in.csv'

@@ -4,7 +4,8 @@ import os
 import pandas as pd
 import pytest
 
-from kobert_news.config import ORIGINAL_WEIGHT, TOPICS
+from kobert_base.paths import ORIGINAL_WEIGHT
+from kobert_base.topics import TOPICS
 from tests.conftest import ROOT
 
 SAMPLE = os.path.join(ROOT, 'data', 'sample.csv')

@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 from gluonnlp.model import BERTModel
 
-from kobert_news.config import DEFAULT_WEIGHT, UserError
+from kobert_base.errors import UserError
+from kobert_base.paths import DEFAULT_WEIGHT
 from kobert_gluon import int8, precision
 from kobert_gluon import model as model_lib
 from kobert_gluon.predictor import Predictor

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kobert_news.config import UserError
+from kobert_base.errors import UserError
 from kobert_gluon import model
 from kobert_gluon.predictor import Predictor
 from tests.conftest import ROOT, make_weight

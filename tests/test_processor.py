@@ -4,7 +4,8 @@ import os
 import pandas as pd
 import pytest
 
-from kobert_news.config import TOPICS, TOPICS_KO, UserError
+from kobert_base.errors import UserError
+from kobert_base.topics import TOPICS, TOPICS_KO
 from preprocess import NewsProcessor, read_csv
 from tests.conftest import ROOT
 

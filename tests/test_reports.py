@@ -1,4 +1,4 @@
-"""evaluate.py and record.py on tiny runs made here."""
+"""kobert-news evaluate and kobert-news record on tiny runs made here."""
 import json
 import logging
 import os
@@ -7,8 +7,8 @@ import shutil
 import pandas as pd
 import pytest
 
-from kobert_news.config import TOPICS
-from kobert_news.options import TrainConfig
+from kobert_base.topics import TOPICS
+from kobert_base.options import TrainConfig
 from tests.conftest import ROOT
 
 SAMPLE = os.path.join(ROOT, 'data', 'sample.csv')
@@ -155,7 +155,7 @@ TRAINED_ON = 'the data this weight was trained on'
 
 
 def test_evaluating_a_weight_on_its_own_training_data_is_said(tmp_path, kobert_home, call):
-    """A weight's description records its training data (rows and checksum): evaluate.py on that
+    """A weight's description records its training data (rows and checksum): kobert-news evaluate on that
     same data says, in one warning, that its scores do not measure accuracy on new articles."""
     from kobert_gluon.model import read_meta
     from kobert_gluon.trainer import train
@@ -179,7 +179,7 @@ def test_the_default_weight_on_the_ynat_headlines_is_said_to_be_its_training_dat
     from tests.conftest import YNAT
     if not os.path.isfile(YNAT):
         pytest.skip('the KLUE-YNAT headlines are not at %s' % YNAT)
-    from kobert_news.config import DEFAULT_WEIGHT
+    from kobert_base.paths import DEFAULT_WEIGHT
     weight = os.path.join(ROOT, 'weights', DEFAULT_WEIGHT)
     r = call('evaluate', '--gluon_weight_path', weight, '--data_path', YNAT, '--output_dir', tmp_path / 'ynat')
     assert r.returncode == 0, r.stderr

@@ -1,7 +1,7 @@
-"""serve.py, the Gluon server (MXNet, a weight file), as a user runs it: the real server in its own
+"""kobert-news serve, the Gluon server (MXNet, a weight file), as a user runs it: the real server in its own
 process on a free loopback port, with a tiny real weight. The app is the deploy server's, whose
 routes, limits and page the deploy suite tests (tests/deploy); here what is the Gluon engine's own:
-it starts and describes its weight, its answers are main.py's (every precision) and explain.py's
+it starts and describes its weight, its answers are main.py's (every precision) and kobert-news explain's
 (integrated gradients), and SIGTERM under load loses nothing."""
 import json
 import os
@@ -30,7 +30,7 @@ def server(tiny_weight):
 
 @pytest.fixture(scope='module')
 def pipeline(tiny_weight, kobert_home):
-    from kobert_news.options import PredictConfig
+    from kobert_base.options import PredictConfig
     from kobert_news.pipeline import Pipeline
     return Pipeline.load(PredictConfig(gluon_weight_path=tiny_weight, kobert_dir=kobert_home))
 
@@ -66,7 +66,7 @@ def test_predict_equals_main_py(server, pipeline, tiny_weight, tmp_path, call):
 
 
 def test_explain_equals_explain_py_one_at_a_time(server, tiny_weight, tmp_path, call):
-    """/explain answers what explain.py --format json writes (integrated gradients: the same words,
+    """/explain answers what kobert-news explain --format json writes (integrated gradients: the same words,
     attributions, probabilities); while a long one is in flight another is refused with 503."""
     df = pd.read_csv(SAMPLE, dtype=str, keep_default_na=False).head(3)
     df.loc[1, ['title', 'cleanBody']] = ''

@@ -16,7 +16,8 @@ import gluonnlp as nlp
 import pytest
 import sentencepiece as spm
 
-from kobert_news.config import DEFAULT_WEIGHT, UserError
+from kobert_base.errors import UserError
+from kobert_base.paths import DEFAULT_WEIGHT
 from kobert_gluon import files, model, weights
 from kobert_gluon.predictor import check_vocab
 from kobert_gluon.tokenizer import KoBERTTokenizer, mapping_md5, tokens_md5

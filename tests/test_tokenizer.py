@@ -4,7 +4,7 @@ import os
 import gluonnlp as nlp
 import pytest
 
-from kobert_news.config import UserError
+from kobert_base.errors import UserError
 from kobert_gluon import files
 from kobert_gluon.tokenizer import KoBERTTokenizer, mapping_md5, tokens_md5
 from tests.conftest import needs_kobert

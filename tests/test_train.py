@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kobert_news.config import TOPICS, UserError
-from kobert_news.options import DataConfig, TrainConfig
+from kobert_base.errors import UserError
+from kobert_base.topics import TOPICS
+from kobert_base.options import DataConfig, TrainConfig
 from tests.conftest import KOBERT_HOME, ROOT, YNAT, needs_ynat, run_main
 
 SAMPLE = os.path.join(ROOT, 'data', 'sample.csv')
@@ -239,7 +240,7 @@ def test_each_update_uses_the_rate_of_its_step(tmp_path, kobert_home):
 
 def _params_and_batches(tokenizer, dropout=0.0):
     from kobert_gluon import model
-    from kobert_news.config import MODEL_CONFIGS
+    from kobert_base.architectures import MODEL_CONFIGS
     mx.random.seed(5)
     net = model.build_classifier(MODEL_CONFIGS['tiny'], 8, dropout=dropout)
     texts = ['손흥민 시즌 10호골', '한국은행 기준금리 동결', '국회 본회의 통과', '삼성전자 반도체 양산']
@@ -307,7 +308,7 @@ def test_weight_decay_skips_layernorm_and_biases(tokenizer):
 
 def test_experiment_files(tmp_path):
     from kobert_news.cli.common import parse
-    from kobert_news.options import OverwriteArgs as TrainControl
+    from kobert_base.options import OverwriteArgs as TrainControl
     folder = os.path.join(ROOT, 'configs')
     names = sorted(f[:-5] for f in os.listdir(folder) if f.endswith('.json'))
     assert ['exp%d' % i for i in range(1, 8)] == [n for n in names if n in ['exp%d' % i for i in range(1, 8)]]
@@ -369,7 +370,7 @@ def test_one_topic_and_unseen_topics_are_said(tmp_path, kobert_home, call):
 
 
 def test_korean_topic_names_and_a_line_column(tmp_path, kobert_home, call):
-    from kobert_news.config import TOPICS_KO
+    from kobert_base.topics import TOPICS_KO
     data = tmp_path / 'ko.csv'
     src = pd.read_csv(SAMPLE)
     src.assign(category=[TOPICS_KO[t] for t in src['category']], line=range(len(src))).to_csv(data, index=False)

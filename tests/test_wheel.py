@@ -11,7 +11,7 @@ import zipfile
 import pandas as pd
 import pytest
 
-from kobert_news.config import TOPICS
+from kobert_base.topics import TOPICS
 from tests.conftest import KOBERT_HOME, ROOT
 
 pytestmark = pytest.mark.skipif(KOBERT_HOME is None, reason="KoBERT's vocabulary is absent")
@@ -68,18 +68,17 @@ def test_wheel_holds_one_package_its_weight_licence_and_attribution(installed):
 def test_console_script_from_another_folder(installed, tmp_path):
     bin_dir = installed[0]
     shutil.copy(os.path.join(ROOT, 'data', 'sample.csv'), str(tmp_path / 'news.csv'))
-    r = _sh([str(bin_dir / 'kobert-news-predict'), '--data_path', 'news.csv', '--save_path', 'out.csv'], tmp_path)
+    kobert_news = str(bin_dir / 'kobert-news')
+    r = _sh([kobert_news, 'predict', '--data_path', 'news.csv', '--save_path', 'out.csv'], tmp_path)
     out = pd.read_csv(str(tmp_path / 'out.csv'), encoding='utf-8-sig')  # relative to where the user stands
     assert len(out) == 24 and set(out['predicted']) <= set(TOPICS)
     assert 'site-packages' in r.stderr  # the default weight came with the package
-    for script in ('train', 'evaluate', 'baseline', 'record', 'clusters', 'cache', 'serve', 'explain', 'export',
-                   'spark', 'launch'):
-        assert 'usage:' in _sh([str(bin_dir / ('kobert-news-' + script)), '--help'], tmp_path).stdout
-    # kobert-news <command>: the same front ends, the same output
-    _sh([str(bin_dir / 'kobert-news'), 'predict', '--data_path', 'news.csv', '--save_path', 'out2.csv'], tmp_path)
-    assert (tmp_path / 'out2.csv').read_bytes() == (tmp_path / 'out.csv').read_bytes()
-    assert _sh([str(bin_dir / 'kobert-news'), 'spark', '--help'], tmp_path).stdout.startswith('usage: kobert-news spark')
-    _sh([str(bin_dir / 'kobert-news-export'), '--to', 'hf', '--output_dir', 'hf'], tmp_path)
+    for command in ('train', 'evaluate', 'baseline', 'record', 'clusters', 'cache', 'serve', 'explain', 'export',
+                    'spark', 'launch'):
+        assert _sh([kobert_news, command, '--help'], tmp_path).stdout.startswith('usage: kobert-news %s' % command)
+    # one command: no kobert-news-<command> scripts beside it
+    assert sorted(p.name for p in bin_dir.glob('kobert-news*')) == ['kobert-news']
+    _sh([kobert_news, 'export', '--to', 'hf', '--output_dir', 'hf'], tmp_path)
     assert {'config.json', 'model.safetensors', 'tokenizer.json'} <= set(os.listdir(str(tmp_path / 'hf')))
 
 

@@ -1,7 +1,7 @@
 """TF-IDF character n-grams + linear SVM on the same data and split as train.py.
 
-    python baseline.py --data_path news.csv --mode 2            # same 7:3 split as train.py's default
-    python baseline.py --data_path news.csv --mode 2 --folds 5  # the folds of train.py --folds 5
+    kobert-news baseline --data_path news.csv --mode 2            # same 7:3 split as train.py's default
+    kobert-news baseline --data_path news.csv --mode 2 --folds 5  # the folds of train.py --folds 5
 
 Prints accuracy and macro-F1 on the evaluation set (the mean and std over the folds) as JSON,
 and writes them with --save_path.
@@ -12,8 +12,8 @@ import sys
 import numpy as np
 
 from kobert_news.cli.common import commands, guard_outputs, parse
-from kobert_news.config import UserError
-from kobert_news.options import DataConfig, OutputArgs
+from kobert_base.errors import UserError
+from kobert_base.options import DataConfig, OutputArgs
 
 
 def fit_and_score(train, evaluation, seed, ngram_range=(2, 4), c=1.0):

@@ -1,7 +1,7 @@
 """List or clear the project's caches (int8 models, sentence embeddings).
 
-    python -m kobert_news.cli.cache list              # kobert-news-cache list
-    python -m kobert_news.cli.cache clear --kind int8
+    kobert-news cache list
+    kobert-news cache clear --kind int8
 
 Entries check themselves when used (a damaged one is rebuilt); this is for seeing what they hold
 and taking the space back. Only the entries the project wrote (each with its manifest) are
@@ -13,8 +13,9 @@ import sys
 from dataclasses import dataclass
 
 from kobert_news.cli.common import commands, parse
-from kobert_news.config import UserError, cache_root
-from kobert_news.options import Options, flag
+from kobert_base.errors import UserError
+from kobert_base.paths import cache_root
+from kobert_base.options import Options, flag
 
 KINDS = ('int8', 'embeddings')
 

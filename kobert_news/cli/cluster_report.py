@@ -1,6 +1,6 @@
 """Cluster the articles for k in 8/16/32/64 and report how well clusters match topics.
 
-    python cluster_report.py --data_path news.csv --mode 3 --k 8 16 32 64     # into runs/clusters
+    kobert-news clusters --data_path news.csv --mode 3 --k 8 16 32 64     # into runs/clusters
 
 k-means is fitted on the training split (the 7:3 split of train.py, or --eval_path) and the test
 split is placed with its centroids: cluster{k}_pivot.csv (the original's cluster x category
@@ -10,8 +10,8 @@ import sys
 from dataclasses import dataclass
 
 from kobert_news.cli.common import commands, guard_folder, parse
-from kobert_news.config import UserError
-from kobert_news.options import DataConfig, EncoderArgs, FilesArgs, Options, OutputDirArgs, flag
+from kobert_base.errors import UserError
+from kobert_base.options import DataConfig, EncoderArgs, FilesArgs, Options, OutputDirArgs, flag
 
 
 @dataclass

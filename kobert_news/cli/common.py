@@ -12,15 +12,15 @@ import threading
 import warnings
 from dataclasses import MISSING, fields, is_dataclass
 
-from kobert_news.config import CHECKOUT_DIR, PACKAGE_DIR, UserError
-from kobert_news.options import flag_meta, help_text
+from kobert_base.errors import UserError
+from kobert_base.paths import CHECKOUT_DIR, PACKAGE_DIR
+from kobert_base.options import flag_meta, help_text
 
-# Files of a run directory that train.py writes and record.py reads: no other command writes them.
+# Files of a run directory that train.py writes and kobert-news record reads: no other command writes them.
 RUN_FILES = ('train_config.json', 'metrics.json', 'best.json', 'predictions.csv', 'model.params', 'model.json',
              'model.centroids.npy', 'log.txt', 'cv.json', 'oof_predictions.csv')
 # Files a checkout needs (outputs never land on them), besides everything in the packages.
-CHECKOUT_FILES = ('main.py', 'config.py', 'train.py', 'evaluate.py', 'baseline.py', 'record.py', 'cluster_report.py',
-                  'serve.py', 'explain.py', 'export.py', 'spark_predict.py', 'setup.py', 'setup.cfg', 'Makefile',
+CHECKOUT_FILES = ('main.py', 'config.py', 'train.py', 'setup.py', 'setup.cfg', 'Makefile',
                   'README.md', 'LICENSE', 'requirements.txt', 'requirements-hf.txt', 'environment.yml')
 CHECKOUT_DIRS = ('weights', 'tests', 'bench', 'configs', 'data', '.ci', 'kobert_gluon', 'preprocess')
 PROG = None  # the program name in usage lines: 'kobert-news predict' under kobert-news, else the script's
@@ -72,7 +72,7 @@ def build_parser(doc, *classes):
 
 def parse(doc, classes, argv=None, file_flag=None):
     """One instance per option class: defaults, then the JSON file named by file_flag (train.py's
-    --config), then the flags given. Checked on construction (kobert_news.options)."""
+    --config), then the flags given. Checked on construction (kobert_base.options)."""
     p = build_parser(doc, *classes)
     if file_flag:
         p.add_argument('--' + file_flag, help='a JSON file of these options (flags given here win)')

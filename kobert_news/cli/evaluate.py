@@ -1,7 +1,7 @@
 """Evaluate predictions against labelled topics.
 
-    python evaluate.py --gluon_weight_path W --data_path test.csv --output_dir eval/
-    python evaluate.py --run_dir runs/default                 # its predictions.csv -> runs/default/eval/
+    kobert-news evaluate --gluon_weight_path W --data_path test.csv --output_dir eval/
+    kobert-news evaluate --run_dir runs/default                 # its predictions.csv -> runs/default/eval/
 
 Writes metrics.json, classification_report.csv/.md (per topic precision, recall, F1, support;
 macro and weighted averages), confusion_matrix.csv/.png and misclassified.csv (with the top-k
@@ -14,8 +14,8 @@ import sys
 from dataclasses import dataclass
 
 from kobert_news.cli.common import commands, guard_outputs, output_folder, parse
-from kobert_news.config import UserError
-from kobert_news.options import (FilesArgs, InferenceArgs, InputArgs, Options, OutputDirArgs, ShapeArgs, WeightArgs,
+from kobert_base.errors import UserError
+from kobert_base.options import (FilesArgs, InferenceArgs, InputArgs, Options, OutputDirArgs, ShapeArgs, WeightArgs,
                                  flag)
 
 log = logging.getLogger('kobert_news.evaluate')

@@ -1,8 +1,8 @@
 """Why this topic? Explain each article's prediction word by word.
 
-    python explain.py --data_path in.csv --save_path report.html        # one self-contained page
-    python explain.py --data_path in.csv --save_path out.json --format json
-    python explain.py --data_path in.csv --target economy --steps 100   # prints a line per article
+    kobert-news explain --data_path in.csv --save_path report.html        # one self-contained page
+    kobert-news explain --data_path in.csv --save_path out.json --format json
+    kobert-news explain --data_path in.csv --target economy --steps 100   # prints a line per article
     kobert-news explain --model_dir D --data_path in.csv                # an export folder: no MXNet
 
 Two methods (kobert_news.explain). Integrated gradients, a weight file's default: each word of the
@@ -20,9 +20,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from kobert_news.cli.common import commands, guard_outputs, parse
-from kobert_news.config import (EXPLAIN_BASELINES, EXPLAIN_MAX_STEPS, EXPLAIN_METHODS, EXPLAIN_STEPS,
-                                OCCLUSION_BASELINES, TOPICS, UserError, sample_csv)
-from kobert_news.options import (FilesArgs, FormatArgs, InputArgs, ModelDirArgs, Options, OutputArgs, ShapeArgs,
+from kobert_base.errors import UserError
+from kobert_base.explanations import (EXPLAIN_BASELINES, EXPLAIN_MAX_STEPS, EXPLAIN_METHODS, EXPLAIN_STEPS,
+                                      OCCLUSION_BASELINES)
+from kobert_base.paths import sample_csv
+from kobert_base.topics import TOPICS
+from kobert_base.options import (FilesArgs, FormatArgs, InputArgs, ModelDirArgs, Options, OutputArgs, ShapeArgs,
                                  WeightArgs, flag)
 
 SNIPPET = 40   # characters of the text printed beside each explanation
@@ -46,7 +49,7 @@ class ExplainArgs(Options):
 
 @dataclass
 class ExplainConfig(WeightArgs, ModelDirArgs, InputArgs, ShapeArgs, FilesArgs, OutputArgs, ExplainArgs, FormatArgs):
-    """An explanation job (explain.py)."""
+    """An explanation job (kobert-news explain)."""
     FLAGS = {'format': dict(help='html (one page) or json (one object per row); default: json for a .json '
                                  '--save_path, else html', choices=('html', 'json'))}
 

@@ -1,7 +1,7 @@
 """Export a weight file for Hugging Face transformers or ONNX Runtime.
 
-    python export.py --gluon_weight_path W --to hf --output_dir D     # config.json, model.safetensors, tokenizer
-    python export.py --gluon_weight_path W --to onnx --output_dir D   # model.onnx (+ --int8), tokenizer, description
+    kobert-news export --gluon_weight_path W --to hf --output_dir D     # config.json, model.safetensors, tokenizer
+    kobert-news export --gluon_weight_path W --to onnx --output_dir D   # model.onnx (+ --int8), tokenizer, description
 
 D/ loads with AutoTokenizer and AutoModelForSequenceClassification.from_pretrained(D), no custom
 code; tokenizer(texts, truncation=True) gives the project's token ids. --to onnx makes the folder
@@ -14,8 +14,8 @@ import sys
 from dataclasses import dataclass
 
 from kobert_news.cli.common import commands, guard_folder, parse
-from kobert_news.config import UserError
-from kobert_news.options import FilesArgs, Options, OutputDirArgs, OverwriteArgs, ShapeArgs, WeightArgs, flag
+from kobert_base.errors import UserError
+from kobert_base.options import FilesArgs, Options, OutputDirArgs, OverwriteArgs, ShapeArgs, WeightArgs, flag
 
 
 @dataclass

@@ -1,20 +1,20 @@
 """Train with several worker processes on this machine, through MXNet's parameter server.
 
-    python -m kobert_news.cli.launch --workers 2 -- train.py --data_path news.csv --kvstore dist_sync
-    python -m kobert_news.cli.launch --workers 4 --servers 2 -- train.py --data_path news.csv --kvstore dist_sync
+    kobert-news launch --workers 2 -- train.py --data_path news.csv --kvstore dist_sync
+    kobert-news launch --workers 4 --servers 2 -- train.py --data_path news.csv --kvstore dist_sync
 
 Starts a scheduler and the servers (Python processes importing mxnet with DMLC_ROLE set), then
 the command after -- once per worker, with DMLC_ROLE=worker and the DMLC_* variables that find the
 scheduler, all on 127.0.0.1. A command that starts with a .py file runs with this Python. Each
 process takes OMP_NUM_THREADS = cores / workers unless it is set. When a worker fails, every
-process is stopped. For several machines, see the README ("Scaling out").
+process is stopped. For several machines, see docs/scaling.md.
 """
 import sys
 from dataclasses import dataclass
 
 from kobert_news.cli.common import commands, parse
-from kobert_news.config import UserError
-from kobert_news.options import Options, flag
+from kobert_base.errors import UserError
+from kobert_base.options import Options, flag
 
 
 @dataclass

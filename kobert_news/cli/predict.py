@@ -14,8 +14,10 @@ import logging
 import sys
 
 from kobert_news.cli.common import commands, guard_outputs, parse
-from kobert_news.config import UserError, sample_csv, untrained_note
-from kobert_news.options import PredictConfig
+from kobert_base.errors import UserError
+from kobert_base.paths import sample_csv
+from kobert_base.topics import untrained_note
+from kobert_base.options import PredictConfig
 
 log = logging.getLogger('kobert_news.predict')
 SNIPPET = 40  # characters of the title printed beside each prediction

@@ -1,6 +1,6 @@
 """Write the experiment record from run directories.
 
-    python record.py --runs runs/default runs/exp1 runs/exp2           # into runs/record
+    kobert-news record --runs runs/default runs/exp1 runs/exp2           # into runs/record
     make record                                                          # the committed experiments/
 
 Writes exp.md (the original's table: condition, best test accuracy and epoch, and the original's
@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 
 from kobert_news.cli.common import commands, guard_folder, parse
-from kobert_news.options import FilesArgs, Options, OutputDirArgs, flag
+from kobert_base.options import FilesArgs, Options, OutputDirArgs, flag
 
 
 @dataclass
@@ -28,7 +28,7 @@ def main(argv=None):
     a, files, out = parse(__doc__, [RecordArgs, FilesArgs, OutputDirArgs], argv)
     output_dir = out.output_dir or 'runs/record'
     if not a.runs:
-        from kobert_news.config import UserError
+        from kobert_base.errors import UserError
         raise UserError('give the run directories with --runs')
     guard_folder(output_dir)
     from kobert_news.reports.experiments import write_record

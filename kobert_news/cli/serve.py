@@ -2,16 +2,16 @@
 
     kobert-news serve --model_dir D                   # an export folder on ONNX Runtime (the deploy server)
     kobert-news serve --model_dir D --precision int8  # its model_int8.onnx
-    python serve.py                                   # the default weight on MXNet, 127.0.0.1:8000
-    python serve.py --gluon_weight_path W --port 8080 --precision int8 --calib_path news.csv
+    kobert-news serve                                 # the default weight on MXNet, 127.0.0.1:8000
+    kobert-news serve --gluon_weight_path W --port 8080 --precision int8 --calib_path news.csv
     curl -s localhost:8000/predict -H 'Content-Type: application/json' \\
          -d '{"articles": [{"title": "손흥민 시즌 10호골"}]}'
 
 POST /predict (JSON articles), POST /predict/csv (a CSV file in, main.py's output CSV out),
-POST /explain (each word's attribution to the topic, as explain.py), GET /health (200 once the
+POST /explain (each word's attribution to the topic, as kobert-news explain), GET /health (200 once the
 model is loaded and warmed), GET /info, and at / a page to try it all in a browser. One worker
 thread runs the model: requests are batched together, up to --max_batch articles, waiting at most
---max_wait_ms for more. An export folder (export.py --to onnx) runs fp32 or int8 with no calibration
+--max_wait_ms for more. An export folder (kobert-news export --to onnx) runs fp32 or int8 with no calibration
 and is explained by word occlusion; a weight file's bf16/int8 are calibrated on --calib_path's texts,
 or on the packaged sample articles, and it is explained by integrated gradients.
 """
@@ -19,8 +19,8 @@ import sys
 from dataclasses import dataclass, fields
 
 from kobert_news.cli.common import commands, parse
-from kobert_news.config import EXPLAIN_MAX_STEPS
-from kobert_news.options import (FilesArgs, InferenceArgs, ModelDirArgs, Options, PredictConfig, ShapeArgs,
+from kobert_base.explanations import EXPLAIN_MAX_STEPS
+from kobert_base.options import (FilesArgs, InferenceArgs, ModelDirArgs, Options, PredictConfig, ShapeArgs,
                                  WeightArgs, flag)
 
 
@@ -53,7 +53,7 @@ class ServeArgs(Options):
 
 @dataclass
 class ServeConfig(ServeArgs, FilesArgs, InferenceArgs, ShapeArgs, WeightArgs, ModelDirArgs):
-    """A server (serve.py)."""
+    """A server (kobert-news serve)."""
 
     def predict_config(self):
         """The PredictConfig of the model part (weight, precision, calibration, files, shape)."""

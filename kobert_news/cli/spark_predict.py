@@ -1,23 +1,24 @@
-"""Classify CSV files on Apache Spark with ONNX Runtime on an export folder (export.py --to onnx):
+"""Classify CSV files on Apache Spark with ONNX Runtime on an export folder (kobert-news export --to onnx):
 the input's rows, each with predicted and probability, in a partitioned CSV or Parquet folder.
 
     kobert-news spark --model_dir export/ --input news.csv --output topics/ --master 'local[2]'
     kobert-news spark --model_dir export/ --input 'archive/*.csv' --output topics/ --format parquet
-    spark-submit --master spark://host:7077 spark_predict.py --model_dir export/ --input ... --output ...
+    spark-submit --master spark://host:7077 kobert_news/cli/spark_predict.py --model_dir export/ --input ... \\
+        --output ...
 
 Rows are spread over --partitions tasks; the export folder travels with the job (or, with
 --shared_model, every node reads it at the same path), and each executor's Python worker opens it
 once. Rows without text are kept with predicted and probability empty. The output appears only
 once the job is complete: run the same command again after a failure; a finished output is
-replaced only with --overwrite, and kept until the new one is complete. See the README, "Scaling out".
+replaced only with --overwrite, and kept until the new one is complete. See docs/scaling.md.
 """
 import logging
 import sys
 from dataclasses import dataclass
 
 from kobert_news.cli.common import commands, guard_folder, parse
-from kobert_news.config import UserError
-from kobert_news.options import ColumnArgs, FormatArgs, InferenceArgs, ModelDirArgs, OverwriteArgs, ShapeArgs, flag
+from kobert_base.errors import UserError
+from kobert_base.options import ColumnArgs, FormatArgs, InferenceArgs, ModelDirArgs, OverwriteArgs, ShapeArgs, flag
 
 log = logging.getLogger('kobert_news.spark')
 
@@ -54,7 +55,7 @@ class SparkPredictConfig(ModelDirArgs, ColumnArgs, ShapeArgs, InferenceArgs):
 
     def check_model(self):
         if not self.model_dir:
-            raise UserError('give --model_dir: an export folder (export.py --to onnx makes one)')
+            raise UserError('give --model_dir: an export folder (kobert-news export --to onnx makes one)')
         if self.calib_path:
             raise UserError("--calib_path calibrates MXNet's int8; an export folder's int8 model was quantized "
                             'when it was exported: leave out --calib_path')

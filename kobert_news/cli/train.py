@@ -11,7 +11,7 @@ import json
 import sys
 
 from kobert_news.cli.common import commands, guard_folder, parse
-from kobert_news.options import OverwriteArgs, TrainConfig
+from kobert_base.options import OverwriteArgs, TrainConfig
 
 
 def main(argv=None):

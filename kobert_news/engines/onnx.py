@@ -1,4 +1,4 @@
-"""The ONNX Runtime engine: topic probabilities from an export folder (export.py --to onnx).
+"""The ONNX Runtime engine: topic probabilities from an export folder (kobert-news export --to onnx).
 
 Needs numpy, onnxruntime and tokenizers only (and, for modes 4 and 5, the USE sentence encoder's
 pure-numpy code). It reads texts as the Gluon predictor does: the folder's tokenizer.json gives
@@ -10,9 +10,10 @@ import os
 
 import numpy as np
 
-from kobert_news.config import CLUSTER_MODES, UserError
-from kobert_news.engines import folder as folder_lib
-from kobert_news.engines.base import assign, prefixes, weight_max_len
+from kobert_base.errors import UserError
+from kobert_base.modes import CLUSTER_MODES
+from kobert_base import export_folder as folder_lib
+from preprocess.reading import assign, prefixes, weight_max_len
 
 log = logging.getLogger('kobert_news.onnx')
 
@@ -74,7 +75,7 @@ class OnnxEngine:
 
     def encode(self, texts):
         """Token ids ([CLS] ... [SEP], cut to max_len) of each text. A long text is tokenized from
-        a prefix, as the Gluon tokenizer does (kobert_news.engines.base.prefixes)."""
+        a prefix, as the Gluon tokenizer does (preprocess.reading.prefixes)."""
         need = self.max_len - 2
         ids = [None] * len(texts)
         pending = {i: prefixes(t, need) for i, t in enumerate(texts)}

@@ -9,10 +9,11 @@
 An explainer's results(texts, target=None, baseline=None, steps=..., progress=False, text_mode=None)
 gives one JSON object per text, the same shape by either method: text, topic, probability, target,
 probabilities, words, attributions (one per word), words_read, method, baseline; integrated
-gradients add logit_change and completeness_error. explain.py writes them, the server answers them
+gradients add logit_change and completeness_error. kobert-news explain writes them, the server answers them
 and the reports render them. Nothing here imports MXNet unless integrated gradients are asked for.
 """
-from kobert_news.config import EXPLAIN_BASELINES, EXPLAIN_METHODS, EXPLAIN_STEPS, OCCLUSION_BASELINES, UserError
+from kobert_base.errors import UserError
+from kobert_base.explanations import EXPLAIN_BASELINES, EXPLAIN_METHODS, EXPLAIN_STEPS, OCCLUSION_BASELINES
 
 INTEGRATED_GRADIENTS = EXPLAIN_METHODS[1]
 
@@ -75,7 +76,7 @@ def for_engine(engine, method=None):
 
 
 def load(cfg):
-    """The explainer of explain.py's config: an export folder (--model_dir) on
+    """The explainer of kobert-news explain's config: an export folder (--model_dir) on
     ONNX Runtime, or a weight file, explained by cfg.method. Integrated gradients on a weight file
     load its plain graph only; occlusion there runs the fp32 predictor."""
     if cfg.model_dir:

@@ -19,8 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kobert_news.config import CLUSTER_MODES, OCCLUSION_BASELINES, UserError, no_text, target_id
-from kobert_news.engines.base import MAX_WORD_CHARS
+from kobert_base.errors import UserError
+from kobert_base.explanations import OCCLUSION_BASELINES, no_text, target_id
+from kobert_base.modes import CLUSTER_MODES
+from preprocess.reading import MAX_WORD_CHARS
 
 GROUP = 16  # articles whose occluded copies go to the engine in one call: a /explain request's at most
 

@@ -1,9 +1,9 @@
 """The "Why this topic?" report: one self-contained HTML page (no script, no outside resource) with
 each article's predicted topic, its topic probabilities as bars, and its words shaded by attribution.
-It renders the JSON objects explain.py writes (kobert_news.explain: occlusion or integrated gradients)."""
+It renders the JSON objects kobert-news explain writes (kobert_news.explain: occlusion or integrated gradients)."""
 import html
 
-from kobert_news.config import TOPICS_KO
+from kobert_base.topics import TOPICS_KO
 from kobert_news.reports.fonts import STACK, embedded_font_face
 
 METHOD_NAMES = {'integrated_gradients': 'integrated gradients', 'occlusion': 'word occlusion'}
@@ -95,13 +95,13 @@ def _shown_text(results):
 
 
 def method_name(results):
-    """How the results were computed, in words: the method of those explained (explain.py runs one)."""
+    """How the results were computed, in words: the method of those explained (kobert-news explain runs one)."""
     methods = {r.get('method', 'integrated_gradients') for r in results if r.get('topic') is not None}
     return ' and '.join(METHOD_NAMES.get(m, m) for m in sorted(methods)) or 'no article explained'
 
 
 def render(results, title='Why this topic?', details=''):
-    """The report's HTML for explain.py's JSON objects; details: one line about the run."""
+    """The report's HTML for kobert-news explain's JSON objects; details: one line about the run."""
     legend = ('<p class="legend note">Each article: its predicted topic and probability, every topic\'s '
               'probability, and its words shaded by how much they raised '
               '<span class="w" style="background:%s">this topic</span> or lowered '

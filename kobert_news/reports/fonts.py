@@ -12,7 +12,7 @@ import io
 import logging
 import os
 
-from kobert_news.config import WEB_DIR
+from kobert_base.paths import WEB_DIR
 
 log = logging.getLogger('kobert_news.fonts')
 

@@ -59,7 +59,7 @@ def misclassified(frame, y_true, probs, topics, top_k=3):
 
 
 def write_evaluation(output_dir, frame, y_true, probs, topics, top_k=3):
-    """All of evaluate.py's outputs for one set of predictions; returns the summary."""
+    """All of kobert-news evaluate's outputs for one set of predictions; returns the summary."""
     from kobert_news.reports import figures
     y_pred = [topics[i] for i in probs.argmax(axis=1)]
     scores = summary(y_true, y_pred)

@@ -22,7 +22,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
 from kobert_news.api import results
-from kobert_news.config import MODES, TOPICS, UserError
+from kobert_base.errors import UserError
+from kobert_base.modes import MODES
+from kobert_base.topics import TOPICS
 from kobert_news.serving.errors import HANDLERS, RETRY_AFTER, check_count, error
 from kobert_news.serving.explain import add_explain
 from kobert_news.serving.guard import Guard, Stopping

@@ -5,7 +5,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 
-from kobert_news.config import UserError
+from kobert_base.errors import UserError
 from kobert_news.serving.batcher import Closed, QueueFull
 
 RETRY_AFTER = '1'  # seconds: a queue drains, and a small model loads, within about that

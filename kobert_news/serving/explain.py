@@ -1,5 +1,5 @@
 """POST /explain: why each article got its topic, word by word, as kobert_news.api.Classifier.explain
-and explain.py compute it: word occlusion on an export folder (the article and a copy per word read,
+and kobert-news explain compute it: word occlusion on an export folder (the article and a copy per word read,
 one batched run), integrated gradients on a weight file (its plain fp32 graph, loaded in the model
 thread on the first request).
 

@@ -4,7 +4,8 @@ from typing import Dict, List, Optional
 from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import Literal
 
-from kobert_news.config import EXPLAIN_MAX_STEPS, EXPLAIN_STEPS, TOPICS
+from kobert_base.explanations import EXPLAIN_MAX_STEPS, EXPLAIN_STEPS
+from kobert_base.topics import TOPICS
 
 STRICT = ConfigDict(extra='forbid', strict=True)  # "3" is not a number, an unknown key is a typo
 

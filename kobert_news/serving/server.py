@@ -14,7 +14,8 @@ import logging
 import os
 import socket
 
-from kobert_news.config import UserError, default_weight
+from kobert_base.errors import UserError
+from kobert_base.paths import default_weight
 
 log = logging.getLogger('kobert_news.serve')
 BACKLOG = 2048  # uvicorn's default
@@ -25,11 +26,11 @@ def check_files(cfg):
     """What can be checked before the model loads (in the background): the files exist, and an
     export folder is one, with a model for the precision (its checksums are checked as it loads)."""
     if cfg.model_dir:
-        from kobert_news.engines import folder
+        from kobert_base import export_folder as folder
         described = folder.read(cfg.model_dir)
         if folder.MODELS.get(cfg.precision) not in described['files']:
             raise UserError('%s has no model for --precision %s: an export folder runs fp32 (model.onnx), or int8 '
-                            '(model_int8.onnx, export.py --int8)' % (cfg.model_dir, cfg.precision))
+                            '(model_int8.onnx, kobert-news export --int8)' % (cfg.model_dir, cfg.precision))
         return
     from kobert_news.pipeline import gluon
     gluon()  # a weight file needs MXNet: where it is missing (the deploy path), one line says to use --model_dir

@@ -1,14 +1,15 @@
 """A model behind the batching worker: loaded and warmed in the worker thread, on either engine of
 the pipeline (an export folder on ONNX Runtime, or a weight file on MXNet), classifying articles
 with the pipeline's own call (kobert_news.pipeline.Pipeline.predict_articles: main.py's texts and
-numbers), explaining them as explain.py does (kobert_news.api.Classifier.explain: word occlusion on
+numbers), explaining them as kobert-news explain does (kobert_news.api.Classifier.explain: word occlusion on
 an export folder, integrated gradients on a weight file), and describing itself for /info."""
 import logging
 import os
 import threading
 
 from kobert_news.api import Classifier
-from kobert_news.config import sample_csv, untrained_note
+from kobert_base.paths import sample_csv
+from kobert_base.topics import untrained_note
 from kobert_news.serving.batcher import Batcher
 
 log = logging.getLogger('kobert_news.serve')

@@ -8,7 +8,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import FileResponse
 from starlette.staticfiles import StaticFiles
 
-from kobert_news.config import WEB_DIR
+from kobert_base.paths import WEB_DIR
 from kobert_news.reports.fonts import WEB_FONT, WEB_FONT_NAME
 
 POLICY = ("default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "

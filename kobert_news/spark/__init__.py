@@ -1,5 +1,5 @@
 """Batch classification on Apache Spark: CSV files in, a partitioned CSV or Parquet folder out,
-classified by ONNX Runtime on an export folder (export.py --to onnx).
+classified by ONNX Runtime on an export folder (kobert-news export --to onnx).
 
 The driver checks what it can before any job (Java, the export folder's description, the local
 input's encoding and columns, the output folder), sends the export folder to the executors
@@ -17,7 +17,8 @@ import os
 
 import pandas as pd
 
-from kobert_news.config import CLUSTER_MODES, UserError
+from kobert_base.errors import UserError
+from kobert_base.modes import CLUSTER_MODES
 from kobert_news.spark.worker import Job, classify_batches
 
 CSV_SCHEMA = 'value string'  # a CSV job's rows: one text per Arrow batch, written as it is
@@ -28,7 +29,7 @@ BATCH_ROWS = 1024
 def classify(cfg, input, output, master=None, fmt='csv', partitions=0, overwrite=False, batch_rows=BATCH_ROWS,
              shared_model=False, spark=None):
     """Classify the CSV files `input` names (a path, a folder of .csv, a glob, or a URL Spark reads)
-    into the folder `output`. cfg: a kobert_news.options.PredictConfig with model_dir (the export
+    into the folder `output`. cfg: a kobert_base.options.PredictConfig with model_dir (the export
     folder), the columns and the precision. shared_model: the executors read cfg.model_dir at the
     same path (nothing shipped). spark: a session to use (default: one started, and stopped, here).
     Returns the counts."""
@@ -79,7 +80,7 @@ def classify(cfg, input, output, master=None, fmt='csv', partitions=0, overwrite
 
 
 def job_options(cfg):
-    """What the executors need of cfg to build the same pipeline (kobert_news.options.PredictConfig's fields)."""
+    """What the executors need of cfg to build the same pipeline (kobert_base.options.PredictConfig's fields)."""
     return {k: getattr(cfg, k) for k in ('mode', 'title_column', 'body_column', 'max_len', 'batch_size', 'precision',
                                          'top_k')}
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import warnings
 
-from kobert_news.config import UserError
+from kobert_base.errors import UserError
 
 log = logging.getLogger('kobert_news.spark')
 JAVA_VERSIONS = (17, 21)  # the Java releases Spark 4 runs on

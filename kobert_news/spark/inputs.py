@@ -12,7 +12,7 @@ import re
 
 import pandas as pd
 
-from kobert_news.config import UserError
+from kobert_base.errors import UserError
 from preprocess.processor import detect_encoding
 
 UNICODE = ('UTF-8', 'UTF-16', 'UTF-16BE', 'UTF-16LE', 'UTF-32', 'US-ASCII', 'ISO-8859-1')  # Spark 4's own set

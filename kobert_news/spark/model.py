@@ -27,7 +27,7 @@ def key(meta, options):
 def ship(sc, model_dir, meta, name):
     """Send the folder's described files to every executor as the archive `name`; returns the name
     the folder has there (SparkFiles.get)."""
-    from kobert_news.engines.folder import DESCRIPTION
+    from kobert_base.export_folder import DESCRIPTION
     path = _ARCHIVES.get(name)
     if path is None:
         tmp = tempfile.mkdtemp(prefix='kobert-news-model-')

@@ -11,7 +11,7 @@ _PIPELINES = {}  # Job.key -> Pipeline, in each executor's Python worker
 @dataclass
 class Job:
     """model: the export folder (its name among the job's files when shipped, else the shared path);
-    options: fields of kobert_news.options.PredictConfig; key: the folder's checksums and the
+    options: fields of kobert_base.options.PredictConfig; key: the folder's checksums and the
     settings; columns: the output's; counters: Spark accumulators reported to the driver; csv:
     whether batches leave as main.py's CSV text (else as typed columns, for Parquet); threads: ONNX
     Runtime's threads per worker (spark.task.cpus)."""
@@ -30,7 +30,7 @@ def pipeline(job):
     found = _PIPELINES.get(job.key)
     if found is None:
         from kobert_news.engines.onnx import OnnxEngine
-        from kobert_news.options import PredictConfig
+        from kobert_base.options import PredictConfig
         from kobert_news.pipeline import Pipeline, processor_of
         from kobert_news.spark.model import executor_folder
         logging.getLogger('kobert_news').setLevel(logging.ERROR)  # rows without text are counted instead

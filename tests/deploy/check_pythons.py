@@ -6,7 +6,7 @@ Pythons get older onnxruntime and numpy releases). Minutes: each install downloa
 
     make check-pythons          # or: .venv-deploy/bin/python tests/deploy/check_pythons.py [--model_dir D]
 
-Without --model_dir the shipped weight is exported first (.venv's export.py --to onnx, .venv-hf's torch).
+Without --model_dir the shipped weight is exported first (.venv's kobert-news export --to onnx, .venv-hf's torch).
 """
 import argparse
 import glob
@@ -54,7 +54,8 @@ def main():
         model_dir = a.model_dir
         if not model_dir:
             model_dir = os.path.join(tmp, 'onnx')
-            sh(os.path.join(ROOT, '.venv', 'bin', 'python'), 'export.py', '--to', 'onnx', '--output_dir', model_dir)
+            sh(os.path.join(ROOT, '.venv', 'bin', 'python'), '-m', 'kobert_news', 'export', '--to', 'onnx',
+               '--output_dir', model_dir)
         sh(sys.executable, '-m', 'pip', 'wheel', '-q', '--no-deps', '-w', tmp, ROOT)
         wheel = glob.glob(os.path.join(tmp, 'kobert_news-*.whl'))[0]
         reference = classify(sys.executable, model_dir, os.path.join(tmp, 'reference.csv'))

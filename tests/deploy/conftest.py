@@ -1,5 +1,5 @@
 """The deploy suite's fixtures (run by .venv-deploy's Python 3.12: no MXNet here). The legacy side runs
-as a user runs it, in its own processes: .venv's Python makes a tiny weight, export.py --to onnx makes
+as a user runs it, in its own processes: .venv's Python makes a tiny weight, kobert-news export --to onnx makes
 its export folder (with .venv-hf's torch), and main.py gives the Gluon engine's output to compare with."""
 import os
 import subprocess
@@ -34,7 +34,7 @@ def legacy(*args, cwd=ROOT, check=True):
 @pytest.fixture(scope='session')
 def legacy_side():
     """The legacy environments, built by make when missing or stale (no-ops otherwise): .venv for the
-    weight, main.py and export.py, .venv-hf for the ONNX export."""
+    weight, main.py and kobert-news export, .venv-hf for the ONNX export."""
     if KOBERT_HOME is None:
         pytest.skip(NO_KOBERT)
     _make('env')
@@ -44,7 +44,7 @@ def legacy_side():
 
 
 def export(weight, folder, *flags):
-    legacy('export.py', '--gluon_weight_path', weight, '--to', 'onnx', '--output_dir', folder, *flags)
+    legacy('-m', 'kobert_news', 'export', '--gluon_weight_path', weight, '--to', 'onnx', '--output_dir', folder, *flags)
     return str(folder)
 
 

@@ -106,7 +106,7 @@ def test_a_damaged_folder_is_one_error_line(tiny, tmp_path):
     os.remove(os.path.join(folder, 'tokenizer.json'))
     refused('tokenizer.json is missing from %s' % folder)
     os.remove(os.path.join(folder, 'description.json'))
-    refused('has no description.json: not a folder made by export.py --to onnx')
+    refused('has no description.json: not a folder made by kobert-news export --to onnx')
     refused('no export folder at', model=tmp_path / 'none')
     refused('an export folder runs fp32 (model.onnx) or int8', '--precision', 'bf16', model=tiny[1])
 

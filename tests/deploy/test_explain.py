@@ -1,5 +1,5 @@
 """Explanations on the deploy path: word occlusion on the ONNX Runtime engine (no MXNet here), the
-same numbers as the Gluon predictor's occlusion of the same weight (explain.py --method occlusion in
+same numbers as the Gluon predictor's occlusion of the same weight (kobert-news explain --method occlusion in
 the legacy environment), kobert-news explain --model_dir and its bad input."""
 import json
 import os
@@ -65,15 +65,15 @@ def test_top_word_is_the_one_whose_deletion_lowers_the_topic_most(engines, which
 
 @pytest.mark.parametrize('baseline', ['remove', 'mask', 'pad'])
 def test_onnx_and_gluon_occlusion_agree(tiny, default_export, baseline, tmp_path):
-    """explain.py --method occlusion on the weight file (Gluon) and kobert-news explain --model_dir on
+    """kobert-news explain --method occlusion on the weight file (Gluon) and kobert-news explain --model_dir on
     its export (ONNX Runtime): the same words, topics and attributions to 1e-4; for the tiny mode-3
     weight on title + body articles (words past max_len included) and for the shipped weight."""
     src = tmp_path / 'titles.csv'
     pd.DataFrame({'title': headlines(30)}).to_csv(str(src), index=False)
     for weight, folder, data in ((tiny[0], tiny[1], SAMPLE), (DEFAULT_WEIGHT, default_export, src)):
         out = tmp_path / ('%s.json' % os.path.basename(folder))
-        legacy('explain.py', '--method', 'occlusion', '--baseline', baseline, '--gluon_weight_path', weight,
-               '--data_path', data, '--save_path', tmp_path / 'gluon.json')
+        legacy('-m', 'kobert_news', 'explain', '--method', 'occlusion', '--baseline', baseline,
+               '--gluon_weight_path', weight, '--data_path', data, '--save_path', tmp_path / 'gluon.json')
         r = kobert_news('explain', '--model_dir', folder, '--baseline', baseline, '--data_path', data,
                         '--save_path', out)
         assert r.returncode == 0, r.stderr
@@ -96,7 +96,7 @@ def test_python_api_on_an_export_folder(default_export):
     assert [g['topic'] for g in got] == ['sport', None, 'economy'] and got[0]['target'] == 'economy'
     assert got[0]['method'] == 'occlusion' and got[0]['words'] == HEADLINES[0].split()
     assert got[1]['reason'] == 'no text for mode 2'
-    from kobert_news.config import UserError
+    from kobert_base.errors import UserError
     with pytest.raises(UserError, match='integrated gradients need the gradients'):
         clf.explain([{'title': HEADLINES[0]}], method='integrated_gradients')
 

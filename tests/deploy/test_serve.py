@@ -35,7 +35,7 @@ def server(tiny):
 @pytest.fixture(scope='module')
 def pipeline(tiny):
     """The batch command's pipeline on the same export folder, in this process."""
-    from kobert_news.options import PredictConfig
+    from kobert_base.options import PredictConfig
     from kobert_news.pipeline import Pipeline
     return Pipeline.load(PredictConfig(model_dir=tiny[1]))
 

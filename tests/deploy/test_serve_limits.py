@@ -158,7 +158,7 @@ def test_sigterm_with_a_client_stalled_mid_body_answers_the_accepted_and_exits(t
 
 
 def test_sigterm_under_load_loses_no_accepted_request(tiny):
-    from kobert_news.options import PredictConfig
+    from kobert_base.options import PredictConfig
     from kobert_news.pipeline import Pipeline
     sigterm_under_load(Served(tiny[1], '--max_batch', 8), Pipeline.load(PredictConfig(model_dir=tiny[1])))
 

@@ -16,12 +16,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kobert_news.options import PredictConfig
+from kobert_base.options import PredictConfig
 from tests.conftest import ROOT, YNAT
 
 pytestmark = pytest.mark.skipif(not os.path.isfile(YNAT), reason='../shared/data/ynat is absent')
 BODY = '첫 줄, "인용"이 있는 본문\n둘째 줄'  # commas, doubled quotes and a line break inside one field
-SCRIPT = os.path.join(ROOT, 'spark_predict.py')
+SCRIPT = os.path.join(ROOT, 'kobert_news', 'cli', 'spark_predict.py')  # the file spark-submit runs
+COMMAND = [sys.executable, '-m', 'kobert_news', 'spark']
 TIMEOUT = 600  # seconds for one job in its own process: a busy machine
 
 
@@ -78,7 +79,7 @@ def assert_batch_format(folder, batch_csv):
 
 @pytest.fixture(scope='module')
 def spark():
-    from kobert_news.config import UserError
+    from kobert_base.errors import UserError
     from kobert_news.spark import engine
     try:
         engine.check_java()
@@ -185,7 +186,7 @@ def test_bad_input_and_outputs_fail_cleanly(spark, inputs, default_export, tmp_p
 
 def test_without_java_one_error_line(tmp_path, default_export):
     env = dict(os.environ, PATH=os.path.dirname(sys.executable), JAVA_HOME='')
-    r = subprocess.run([sys.executable, SCRIPT, '--model_dir', default_export, '--input', YNAT, '--output',
+    r = subprocess.run(COMMAND + ['--model_dir', default_export, '--input', YNAT, '--output',
                         tmp_path / 'o'], env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and r.stderr.strip().splitlines() == [
         'error: Spark needs Java 17 or 21, and none was found (no java on PATH, and JAVA_HOME is not set): '
@@ -225,7 +226,7 @@ def test_a_killed_job_run_again_gives_each_row_once(tmp_path, default_export):
     run again replaces it, each new row once, with nothing of the job's own left beside it."""
     data, out = tmp_path / 'in.csv', tmp_path / 'out'
     headlines(600).to_csv(data, index=False)
-    cmd = [sys.executable, SCRIPT, '--model_dir', default_export, '--input', str(data), '--output', str(out),
+    cmd = COMMAND + ['--model_dir', default_export, '--input', str(data), '--output', str(out),
            '--master', 'local[2]', '--partitions', '6', '--batch_rows', '10']
     start_and_kill(cmd, out)
     assert not out.exists()
@@ -252,7 +253,7 @@ def test_a_killed_job_run_again_gives_each_row_once(tmp_path, default_export):
 @pytest.fixture(scope='module')
 def cluster(tmp_path_factory):
     """A standalone cluster on loopback: a master and 2 workers of 1 core each."""
-    from kobert_news.config import UserError
+    from kobert_base.errors import UserError
     from kobert_news.spark import engine
     from tests.deploy.spark_cluster import Cluster
     try:

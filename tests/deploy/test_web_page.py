@@ -8,7 +8,7 @@ import re
 import pytest
 import requests
 
-from kobert_news.config import TOPICS_KO
+from kobert_base.topics import TOPICS_KO
 from tests.conftest import ROOT
 from tests.served import TIMEOUT, Served, explanation_in_flight
 

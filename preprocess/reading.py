@@ -1,9 +1,10 @@
-"""What every engine does the same way: the text mode and max_len read off a weight's description,
+"""What every engine reads the same way: the text mode and max_len off a weight's description,
 how much of a long text to tokenize, the nearest cluster. No MXNet here: the ONNX Runtime engine
 uses it too."""
 import numpy as np
 
-from kobert_news.config import CLUSTER_MODES, UserError
+from kobert_base.errors import UserError
+from kobert_base.modes import CLUSTER_MODES
 
 # Long articles are tokenized from a prefix (a whole 100,000-character article is wasted
 # work): first this many characters per token wanted, cut at a space, grown until it is enough.

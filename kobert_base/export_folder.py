@@ -1,4 +1,4 @@
-"""The export folder of the ONNX Runtime engine (export.py --to onnx): its files and its description.
+"""The export folder of the ONNX Runtime engine (kobert-news export --to onnx): its files and its description.
 
 description.json says what the models are (topics, untrained topics, mode, max_len, the weight's
 configuration and vocabulary, modes 4 and 5's clusters), fingerprints the weight file it came
@@ -8,7 +8,8 @@ sha256). A folder whose files are not the ones described is refused before anyth
 import json
 import os
 
-from kobert_news.config import UserError
+from kobert_base.errors import UserError
+from kobert_base.paths import file_digest
 
 DESCRIPTION = 'description.json'
 FORMAT = 1
@@ -22,7 +23,6 @@ WEIGHT_ONLY = ('checksum', 'params', 'format')
 
 
 def fingerprint(path):
-    from kobert_gluon.files import file_digest
     return {'size': os.path.getsize(path), 'sha256': file_digest(path, 'sha256')}
 
 
@@ -46,13 +46,13 @@ def describe(folder, meta, weight_file, weight_md5, max_len, pad_id):
 def read(folder):
     """The folder's description, checked (one UserError line for a folder that is not an export)."""
     if not os.path.isdir(folder):
-        raise UserError('no export folder at %s (export.py --to onnx makes one)' % folder)
+        raise UserError('no export folder at %s (kobert-news export --to onnx makes one)' % folder)
     path = os.path.join(folder, DESCRIPTION)
     try:
         with open(path, encoding='utf-8') as f:
             desc = json.load(f)
     except FileNotFoundError:
-        raise UserError('%s has no %s: not a folder made by export.py --to onnx' % (folder, DESCRIPTION))
+        raise UserError('%s has no %s: not a folder made by kobert-news export --to onnx' % (folder, DESCRIPTION))
     except (OSError, ValueError, RecursionError) as e:
         raise UserError('%s is not a readable description: %s' % (path, type(e).__name__))
     problem = _invalid(desc)

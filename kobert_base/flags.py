@@ -1,9 +1,9 @@
-"""Options as dataclass fields that are also command-line flags (kobert_news.options defines them):
+"""Options as dataclass fields that are also command-line flags (kobert_base.options defines them):
 each field carries its type, default, help, choices and range, and is checked when made."""
 import math
 from dataclasses import MISSING, asdict, field, fields
 
-from kobert_news.config import UserError
+from kobert_base.errors import UserError
 
 
 def flag(default=None, help='', choices=None, low=None, high=None, above=None, below=None, **extra):

@@ -6,8 +6,11 @@ but with different values (--format) gets each command's help and choices from i
 """
 from dataclasses import dataclass, fields
 
-from kobert_news.config import MODEL_CONFIGS, MODES, TOPICS, UserError
-from kobert_news.flags import Options, flag, flag_meta, help_text  # noqa: F401 (imported from here by the commands)
+from kobert_base.architectures import MODEL_CONFIGS
+from kobert_base.errors import UserError
+from kobert_base.flags import Options, flag, flag_meta, help_text  # noqa: F401 (imported from here by the commands)
+from kobert_base.modes import MODES
+from kobert_base.topics import TOPICS
 
 
 # ---------------------------------------------------------------- groups shared by several commands
@@ -59,7 +62,7 @@ class WeightArgs(Options):
 @dataclass
 class ModelDirArgs(Options):
     """Export folder (ONNX Runtime)"""
-    model_dir: str = flag(help='an export folder (export.py --to onnx): classify with ONNX Runtime, no MXNet '
+    model_dir: str = flag(help='an export folder (kobert-news export --to onnx): classify with ONNX Runtime, no MXNet '
                                'needed (--precision int8 runs its model_int8.onnx)')
 
     def check_source(self):
@@ -75,7 +78,7 @@ class InferenceArgs(Options):
     calib_path: str = flag(help='int8: a CSV whose texts calibrate the quantization (default: a sample of '
                                 'the input spread over its text lengths)')
     top_k: int = flag(help='also write the k most likely topics and their probabilities '
-                           '(default 1; evaluate.py: 3)', low=1, high=len(TOPICS))
+                           '(default 1; kobert-news evaluate: 3)', low=1, high=len(TOPICS))
 
 
 @dataclass
@@ -155,16 +158,17 @@ class RecipeArgs(Options):
 class OutputDirArgs(Options):
     """Output folder"""
     output_dir: str = flag(help='output folder (default: runs/run for train.py, a run folder of params of each '
-                                'epoch, model.params, metrics.json, predictions.csv; runs/record for record.py; '
-                                'runs/clusters for cluster_report.py; <run_dir>/eval for evaluate.py)')
+                                'epoch, model.params, metrics.json, predictions.csv; runs/record for kobert-news '
+                                'record; runs/clusters for kobert-news clusters; <run_dir>/eval for kobert-news '
+                                'evaluate)')
 
 
 @dataclass
 class OverwriteArgs(Options):
     """Replacing earlier output"""
-    overwrite: bool = flag(False, help="start over: replace train.py's run or export.py's export in --output_dir, "
-                                       "or spark_predict.py's finished --output, removing only the command's own "
-                                       "files; a folder that holds anything else is never cleared")
+    overwrite: bool = flag(False, help="start over: replace train.py's run or kobert-news export's export in "
+                                       "--output_dir, or kobert-news spark's finished --output, removing only the "
+                                       "command's own files; a folder that holds anything else is never cleared")
 
 
 @dataclass

@@ -1,0 +1,28 @@
+"""The BERT bodies a weight can have: KoBERT's size and the smaller ones the tests and the default weight use."""
+from dataclasses import asdict, dataclass
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Shape of a BERT body. ``kobert`` is bert_12_768_12 on KoBERT's 8002-token vocabulary."""
+    name: str
+    num_layers: int
+    units: int
+    hidden_size: int
+    num_heads: int
+    max_length: int = 512
+    vocab_size: int = 8002
+    dropout: float = 0.1
+
+    def to_dict(self):
+        return asdict(self)
+
+    def shape(self):
+        """What a params file can tell about the architecture (dropout and heads it cannot)."""
+        return (self.num_layers, self.units, self.hidden_size, self.max_length, self.vocab_size)
+
+
+MODEL_CONFIGS = {
+    'kobert': ModelConfig('kobert', num_layers=12, units=768, hidden_size=3072, num_heads=12),
+    'small': ModelConfig('small', num_layers=4, units=256, hidden_size=1024, num_heads=4),
+    'tiny': ModelConfig('tiny', num_layers=2, units=128, hidden_size=512, num_heads=2),
+}
