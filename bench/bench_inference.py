@@ -19,7 +19,7 @@ import mxnet as mx  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from kobert_base.architectures import MODEL_CONFIGS
+from kobert_base.architectures import MODEL_CONFIGS, PRECISIONS  # noqa: E402
 from kobert_base.topics import TOPICS  # noqa: E402
 from kobert_gluon import model  # noqa: E402
 from kobert_gluon.fused import fuse_attention  # noqa: E402
@@ -76,7 +76,7 @@ def main():
     p.add_argument('--data', default=None, help='CSV of real texts (their own lengths)')
     p.add_argument('--column', default='title')
     p.add_argument('--kobert_dir', default=None)
-    p.add_argument('--precision', default='fp32', choices=('fp32', 'bf16', 'int8'),
+    p.add_argument('--precision', default='fp32', choices=PRECISIONS,
                    help='of the predictor (int8 calibrated on the benchmark texts); the fixed-length loop stays fp32')
     p.add_argument('--no_fixed', action='store_true', help='measure the predictor only')
     args = p.parse_args()

@@ -15,7 +15,7 @@ import kobert_gluon  # noqa: E402,F401  (sets OMP_NUM_THREADS before mxnet loads
 import mxnet as mx  # noqa: E402
 from mxnet import autograd, gluon  # noqa: E402
 
-from kobert_base.architectures import MODEL_CONFIGS
+from kobert_base.architectures import MODEL_CONFIGS  # noqa: E402
 from kobert_base.topics import TOPICS  # noqa: E402
 from kobert_gluon import model  # noqa: E402
 

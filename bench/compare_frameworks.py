@@ -132,7 +132,7 @@ def main(argv=None):
         value = getattr(defaults, k)
         p.add_argument('--' + k, type=type(value), default=value, help='default %(default)s')
     a = p.parse_args(argv)
-    from kobert_gluon.atomic import atomic_write_text
+    from kobert_base.atomic import atomic_write_text
     from kobert_gluon.hf import hf_python
     try:
         python = hf_python()

@@ -1,4 +1,5 @@
-"""The BERT bodies a weight can have: KoBERT's size and the smaller ones the tests and the default weight use."""
+"""The BERT bodies a weight can have (KoBERT's size and the smaller ones the tests and the default weight
+use), and the precisions a model runs at."""
 from dataclasses import asdict, dataclass
 
 @dataclass(frozen=True)
@@ -26,3 +27,7 @@ MODEL_CONFIGS = {
     'small': ModelConfig('small', num_layers=4, units=256, hidden_size=1024, num_heads=4),
     'tiny': ModelConfig('tiny', num_layers=2, units=128, hidden_size=512, num_heads=2),
 }
+
+# Every precision, listed here only: the option's choices, the Gluon engine's preparation
+# (kobert_gluon.precision), the export folder's models and the benchmarks read it.
+PRECISIONS = ('fp32', 'bf16', 'int8')

@@ -6,9 +6,9 @@ but with different values (--format) gets each command's help and choices from i
 """
 from dataclasses import dataclass, fields
 
-from kobert_base.architectures import MODEL_CONFIGS
+from kobert_base.architectures import MODEL_CONFIGS, PRECISIONS
 from kobert_base.errors import UserError
-from kobert_base.flags import Options, flag, flag_meta, help_text  # noqa: F401 (imported from here by the commands)
+from kobert_base.flags import Options, flag
 from kobert_base.modes import MODES
 from kobert_base.topics import TOPICS
 
@@ -74,7 +74,7 @@ class ModelDirArgs(Options):
 class InferenceArgs(Options):
     """Inference"""
     precision: str = flag('fp32', help='bf16 needs AVX-512 BF16 or AMX, int8 AVX-512 VNNI; other CPUs fall '
-                                       'back to fp32', choices=('fp32', 'bf16', 'int8'))
+                                       'back to fp32', choices=PRECISIONS)
     calib_path: str = flag(help='int8: a CSV whose texts calibrate the quantization (default: a sample of '
                                 'the input spread over its text lengths)')
     top_k: int = flag(help='also write the k most likely topics and their probabilities '

@@ -14,8 +14,8 @@ import tempfile
 
 import numpy as np
 
-from kobert_gluon.atomic import atomic_dir
-from kobert_gluon.files import md5sum
+from kobert_base.atomic import atomic_dir
+from kobert_gluon.hub import md5sum
 from kobert_base.errors import UserError
 from kobert_base.paths import CHECKOUT_DIR, default_cache_dir
 
@@ -161,7 +161,7 @@ def import_body(hf_dir, cfg, tokenizer, cache_dir=None):
             raise UserError('%s has no %s%s: a BertModel checkpoint (with its pooler) is needed'
                             % (weights, prefix, hf))
     import mxnet as mx
-    from kobert_gluon.atomic import atomic_path
+    from kobert_base.atomic import atomic_path
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with atomic_path(path) as tmp:
         mx.nd.save(tmp, {k: mx.nd.array(v, dtype='float32') for k, v in body.items()})

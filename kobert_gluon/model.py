@@ -54,7 +54,7 @@ class ClusterBERTClassifier(HybridBlock):
         return self.classifier(bert._apply_pooling(seq.transpose((1, 0, 2))))
 
 
-class Classifier(BERTClassifier):
+class TopicBERT(BERTClassifier):
     """GluonNLP's BERTClassifier with the head always Dropout + Dense (see _head)."""
 
     def __init__(self, bert, num_classes=2, dropout=0.0, prefix=None, params=None):
@@ -78,7 +78,7 @@ def build_classifier(cfg, num_classes, dropout=0.1, ctx=mx.cpu(), num_clusters=0
     if num_clusters:
         net = ClusterBERTClassifier(bert, num_classes, num_clusters, dropout=dropout)
     else:
-        net = Classifier(bert, num_classes=num_classes, dropout=dropout)
+        net = TopicBERT(bert, num_classes=num_classes, dropout=dropout)
     net.initialize(mx.init.Normal(0.02), ctx=ctx)
     materialize(net, ctx[0] if isinstance(ctx, (list, tuple)) else ctx)
     return net

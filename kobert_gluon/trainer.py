@@ -19,9 +19,9 @@ import pandas as pd
 
 from kobert_gluon import clusters as clusters_lib
 from kobert_gluon import devices as devices_lib
-from kobert_gluon import files
+from kobert_gluon import hub
 from kobert_gluon import model as model_lib
-from kobert_gluon.atomic import atomic_path
+from kobert_base.atomic import atomic_path
 from kobert_gluon.embed_init import lsa_embeddings
 from kobert_gluon.epochs import Loop
 from kobert_gluon.recipe import evaluate
@@ -54,12 +54,12 @@ def pretrained_body(cfg):
         return hf.import_body(cfg.pretrained[3:], MODEL_CONFIGS[cfg.model], tokenizer,
                               cfg.cache_dir and os.path.join(cfg.cache_dir, 'hf-import'))
     if cfg.pretrained not in ('auto', 'kobert'):
-        return files.fetch(files.PARAMS, cfg.kobert_dir, explicit=cfg.pretrained)
+        return hub.fetch(hub.PARAMS, cfg.kobert_dir, explicit=cfg.pretrained)
     if cfg.model != 'kobert':
         log.info("configuration '%s' has no pretrained body: training from scratch", cfg.model)
         return None
     try:
-        return files.fetch(files.PARAMS, cfg.kobert_dir)
+        return hub.fetch(hub.PARAMS, cfg.kobert_dir)
     except UserError as e:
         if cfg.pretrained == 'kobert':
             raise

@@ -15,8 +15,8 @@ import time
 import mxnet as mx
 import numpy as np
 
-from kobert_gluon.atomic import atomic_path, atomic_write_text
-from kobert_gluon.files import md5sum
+from kobert_base.atomic import atomic_path, atomic_write_text
+from kobert_gluon.hub import md5sum
 from kobert_base.architectures import MODEL_CONFIGS, ModelConfig
 from kobert_base.errors import UserError
 from kobert_base.paths import cache_root

@@ -19,7 +19,7 @@ from kobert_base.architectures import MODEL_CONFIGS
 from kobert_base.errors import UserError
 from kobert_base.topics import TOPICS
 from kobert_base.options import TrainConfig
-from kobert_gluon import files, hf, zoo
+from kobert_gluon import hub, hf, zoo
 from kobert_gluon import model as model_lib
 from kobert_gluon.tokenizer import KoBERTTokenizer
 from kobert_gluon.trainer import build_model
@@ -105,7 +105,7 @@ def test_train_cli_starts_from_a_checkpoint(checkpoints, tmp_path, kobert_home):
 def test_checkpoints_that_do_not_fit_are_refused(checkpoints, tmp_path, kobert_home):
     reversed_vocab = tmp_path / 'reversed'
     shutil.copytree(checkpoints['safetensors'], str(reversed_vocab))
-    tokens = json.load(open(os.path.join(kobert_home, files.VOCAB_JSON), encoding='utf-8'))['idx_to_token']
+    tokens = json.load(open(os.path.join(kobert_home, hub.VOCAB_JSON), encoding='utf-8'))['idx_to_token']
     (reversed_vocab / 'vocab.txt').write_text('\n'.join(reversed(tokens)) + '\n', encoding='utf-8')
     cases = [('small', checkpoints['safetensors'], "configuration 'small' needs 4 layers x 256 units"),
              ('tiny', checkpoints['no_pooler'], 'pooler.dense.weight: a BertModel checkpoint'),
@@ -199,15 +199,15 @@ def zoo_repo(tmp_path, monkeypatch, kobert_home):
     repo = tmp_path / 'repo'
     monkeypatch.setitem(model_store._model_sha1, name,
                         publish(repo, 'gluon/models', name, '.params', tmp_path / 'standin.params'))
-    spiece = spiece_like_kobert(os.path.join(kobert_home, files.SP_MODEL), tmp_path / 'standin.spiece')
+    spiece = spiece_like_kobert(os.path.join(kobert_home, hub.SP_MODEL), tmp_path / 'standin.spiece')
     monkeypatch.setitem(data_utils._vocab_sha1, zoo.DATASET,
                         [publish(repo, 'gluon/dataset/vocab', zoo.DATASET, '.spiece', spiece), '.spiece',
                          {'padding_token': '[PAD]'}])
     # The project's tokenizer reading the same file as KoBERT's .spiece.
     kobert = tmp_path / 'kobert'
     kobert.mkdir()
-    shutil.copy(spiece, str(kobert / files.SPIECE))
-    monkeypatch.setitem(files.CHECKSUMS, files.SPIECE, files.md5sum(str(kobert / files.SPIECE))[:10])
+    shutil.copy(spiece, str(kobert / hub.SPIECE))
+    monkeypatch.setitem(hub.CHECKSUMS, hub.SPIECE, hub.md5sum(str(kobert / hub.SPIECE))[:10])
     monkeypatch.delenv('KOBERT_HOME', raising=False)
     monkeypatch.setenv('HOME', str(tmp_path / 'home'))
     return repo, KoBERTTokenizer.load(str(kobert)), str(tmp_path / 'standin.params')

@@ -35,7 +35,7 @@ def main(argv=None):
     a, w, shape, files, out, ow = parse(__doc__, [ExportArgs, WeightArgs, ShapeArgs, FilesArgs, OutputDirArgs,
                                                    OverwriteArgs], argv)
     from kobert_gluon import hf
-    from kobert_news.pipeline import resolve_weight
+    from kobert_base.paths import resolve_weight
     if not out.output_dir:
         raise UserError('give the folder to create with --output_dir')
     weight = resolve_weight(w.gluon_weight_path)

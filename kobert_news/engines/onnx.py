@@ -97,7 +97,7 @@ class OnnxEngine:
         order = np.argsort([len(x) for x in ids], kind='stable')
         starts = range(0, len(order), self.batch_size)
         if progress:
-            from kobert_gluon.progress import Progress
+            from kobert_base.progress import Progress
             starts = Progress(starts, desc='predict', unit='batch')
         for start in starts:
             rows = order[start:start + self.batch_size]
