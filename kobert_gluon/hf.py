@@ -55,7 +55,7 @@ def body_names(num_layers):
 
 
 def bert_config(cfg, pad_id):
-    """config.json's BertConfig keys for a project ModelConfig."""
+    """config.json's BertConfig keys for a project Architecture."""
     return {'model_type': 'bert', 'vocab_size': cfg.vocab_size, 'hidden_size': cfg.units,
             'num_hidden_layers': cfg.num_layers, 'num_attention_heads': cfg.num_heads,
             'intermediate_size': cfg.hidden_size, 'hidden_act': 'gelu', 'hidden_dropout_prob': cfg.dropout,
@@ -75,10 +75,10 @@ def export(weight_path, output_dir, kobert_dir=None, max_len=None, overwrite=Fal
     from kobert_gluon import hf_tokenizer, model as model_lib
     from kobert_gluon.predictor import check_vocab
     from kobert_gluon.tokenizer import KoBERTTokenizer
-    from kobert_base.architectures import ModelConfig
+    from kobert_base.architectures import Architecture
 
     meta = model_lib.read_meta(weight_path)
-    cfg = ModelConfig(**meta['config'])
+    cfg = Architecture(**meta['config'])
     tokenizer = KoBERTTokenizer.load(kobert_dir)
     check_vocab(meta, tokenizer, weight_path)
     max_len = max_len or meta['max_len']

@@ -12,7 +12,7 @@ from mxnet.gluon import HybridBlock, nn
 
 from kobert_gluon.weights import (centroids_path, load_centroids, meta_path, read_meta, weight_md5,  # noqa: F401
                                   write_weight)
-from kobert_base.architectures import ModelConfig
+from kobert_base.architectures import Architecture
 from kobert_base.errors import UserError
 
 
@@ -96,7 +96,7 @@ def load_pretrained_body(net, path, ctx=mx.cpu()):
 def load(weight_path, ctx=mx.cpu()):
     """(net, meta) from a weight file and its description: the plain training graph, fp32."""
     meta = read_meta(weight_path)
-    net = build_classifier(ModelConfig(**meta['config']), len(meta['topics']), dropout=meta.get('dropout', 0.1),
+    net = build_classifier(Architecture(**meta['config']), len(meta['topics']), dropout=meta.get('dropout', 0.1),
                            ctx=ctx, num_clusters=meta['clusters']['k'] if meta['mode'] == 5 else 0)
     try:
         net.load_parameters(weight_path, ctx=ctx, allow_missing=False, ignore_extra=False)

@@ -73,14 +73,14 @@ def make_weight(path, tokenizer, config='tiny', mode=3, max_len=64, seed=0, topi
     """A real (randomly initialised) weight file with its meta, as training writes it (untrained_topics:
     recorded as training on data without them records them)."""
     import mxnet as mx
-    from kobert_base.architectures import MODEL_CONFIGS
+    from kobert_base.architectures import ARCHITECTURES
     from kobert_base.topics import TOPICS
     from kobert_gluon import model
     mx.random.seed(seed)
     topics = list(topics or TOPICS)
     k = 4 if mode in (4, 5) else 0
-    net = model.build_classifier(MODEL_CONFIGS[config], len(topics), num_clusters=k if mode == 5 else 0)
-    meta = {'config': MODEL_CONFIGS[config].to_dict(), 'topics': topics, 'mode': mode, 'max_len': max_len,
+    net = model.build_classifier(ARCHITECTURES[config], len(topics), num_clusters=k if mode == 5 else 0)
+    meta = {'config': ARCHITECTURES[config].to_dict(), 'topics': topics, 'mode': mode, 'max_len': max_len,
             'dropout': 0.1, 'vocab': tokenizer.info()}
     if k:
         meta['clusters'] = {'k': k, 'encoder': 'use', 'encoder_key': 'use-m3-0.2.1'}

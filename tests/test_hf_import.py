@@ -15,7 +15,7 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from kobert_base.architectures import MODEL_CONFIGS
+from kobert_base.architectures import ARCHITECTURES
 from kobert_base.errors import UserError
 from kobert_base.topics import TOPICS
 from kobert_base.options import TrainConfig
@@ -68,14 +68,14 @@ def test_round_trip_is_exact(tmp_path, tokenizer):
     """Gluon -> HF -> Gluon gives back every body array bit for bit, and the conversion is cached."""
     weight = make_weight(tmp_path / 'w.params', tokenizer, seed=11)
     hf.export(weight, str(tmp_path / 'hf'))
-    path = hf.import_body(str(tmp_path / 'hf'), MODEL_CONFIGS['tiny'], tokenizer, str(tmp_path / 'cache'))
+    path = hf.import_body(str(tmp_path / 'hf'), ARCHITECTURES['tiny'], tokenizer, str(tmp_path / 'cache'))
     original = {k[len('bert.'):]: v.asnumpy() for k, v in mx.nd.load(weight).items() if k.startswith('bert.')}
     converted = {k: v.asnumpy() for k, v in mx.nd.load(path).items()}
     assert sorted(converted) == sorted(original)
     for k in original:
         assert np.array_equal(converted[k], original[k]), k
     stamp = os.stat(path).st_mtime_ns
-    assert hf.import_body(str(tmp_path / 'hf'), MODEL_CONFIGS['tiny'], tokenizer, str(tmp_path / 'cache')) == path
+    assert hf.import_body(str(tmp_path / 'hf'), ARCHITECTURES['tiny'], tokenizer, str(tmp_path / 'cache')) == path
     assert os.stat(path).st_mtime_ns == stamp
 
 
@@ -186,7 +186,7 @@ def zoo_repo(tmp_path, monkeypatch, kobert_home):
     name = '%s_%s' % (zoo.MODEL, zoo.DATASET)
     assert model_store._model_sha1[name] == 'ccf0593e03b91b73be90c191d885446df935eb64'
     assert data_utils._vocab_sha1[zoo.DATASET][:2] == ['f86b1a8355819ba5ab55e7ea4a4ec30fdb5b084f', '.spiece']
-    tiny = MODEL_CONFIGS['tiny']
+    tiny = ARCHITECTURES['tiny']
     monkeypatch.setitem(nlp.model.bert.bert_hparams, zoo.MODEL, dict(
         nlp.model.bert.bert_hparams[zoo.MODEL], num_layers=tiny.num_layers, units=tiny.units,
         hidden_size=tiny.hidden_size, num_heads=tiny.num_heads, embed_size=tiny.units))
@@ -220,7 +220,7 @@ def test_gluonnlp_zoo_body_downloads_checks_and_loads(zoo_repo, tmp_path, monkey
         monkeypatch.setenv('MXNET_GLUON_REPO', url)
         path = zoo.zoo_body(tokenizer, root=str(root))
     assert sha1(path) == sha1(standin) and os.path.dirname(path) == str(root)
-    net = model_lib.build_classifier(MODEL_CONFIGS['tiny'], len(TOPICS))
+    net = model_lib.build_classifier(ARCHITECTURES['tiny'], len(TOPICS))
     model_lib.load_pretrained_body(net, path)
     expected = {k: v.asnumpy() for k, v in mx.nd.load(standin).items()}
     got = body_arrays(net)
