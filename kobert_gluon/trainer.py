@@ -41,11 +41,12 @@ def pretrained_body(cfg):
 
     'kobert' requires KoBERT's file (found or downloaded); 'auto' uses it for the kobert
     configuration when it can be had and otherwise trains from scratch with a warning. 'hf:DIR'
-    converts a transformers BERT checkpoint (kobert_gluon.hf), 'gluonnlp' takes GluonNLP's model zoo."""
+    converts a transformers BERT checkpoint (kobert_gluon.export.hf), 'gluonnlp' takes GluonNLP's model zoo."""
     if cfg.pretrained == 'none':
         return None
     if cfg.pretrained.startswith('hf:') or cfg.pretrained == 'gluonnlp':
-        from kobert_gluon import hf, zoo
+        from kobert_gluon import zoo
+        from kobert_gluon.export import hf
         tokenizer = KoBERTTokenizer.load(cfg.kobert_dir)
         if cfg.pretrained == 'gluonnlp':
             if cfg.model != 'kobert':

@@ -14,7 +14,7 @@ import pytest
 from kobert_base.architectures import ARCHITECTURES
 from kobert_base.paths import DEFAULT_WEIGHT
 from kobert_base.topics import TOPICS
-from kobert_gluon import hf, hf_tokenizer
+from kobert_gluon.export import hf, hf_tokenizer
 from kobert_gluon import model as model_lib
 from kobert_gluon.predictor import Predictor
 from tests.conftest import KOBERT_HOME, ROOT, make_weight

@@ -19,7 +19,8 @@ from kobert_base.architectures import ARCHITECTURES
 from kobert_base.errors import UserError
 from kobert_base.topics import TOPICS
 from kobert_base.options import TrainConfig
-from kobert_gluon import hub, hf, zoo
+from kobert_gluon import hub, zoo
+from kobert_gluon.export import hf
 from kobert_gluon import model as model_lib
 from kobert_gluon.tokenizer import KoBERTTokenizer
 from kobert_gluon.trainer import build_model

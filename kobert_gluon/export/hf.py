@@ -72,7 +72,8 @@ def export(weight_path, output_dir, kobert_dir=None, max_len=None, overwrite=Fal
     before the rename (the ONNX export)."""
     import mxnet as mx
     from safetensors.numpy import save_file
-    from kobert_gluon import hf_tokenizer, model as model_lib
+    from kobert_gluon import model as model_lib
+    from kobert_gluon.export import hf_tokenizer
     from kobert_gluon.predictor import check_vocab
     from kobert_gluon.tokenizer import KoBERTTokenizer
     from kobert_base.architectures import Architecture
@@ -273,13 +274,13 @@ def hf_python():
 
 
 def run_hf(*args, timeout=None):
-    """Run kobert_gluon/torch_side.py in .venv-hf; its error line becomes a UserError."""
-    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'torch_side.py')
+    """Run kobert_gluon/export/torch_worker.py in .venv-hf; its error line becomes a UserError."""
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'torch_worker.py')
     done = subprocess.run([hf_python(), script] + [str(a) for a in args], capture_output=True, text=True,
                           timeout=timeout)
     if done.returncode:
         lines = [l for l in done.stderr.strip().splitlines() if l.strip()]
         last = lines[-1] if lines else 'exit status %d' % done.returncode
-        raise UserError(last[len('error: '):] if last.startswith('error: ') else 'torch_side.py %s failed: %s'
+        raise UserError(last[len('error: '):] if last.startswith('error: ') else 'torch_worker.py %s failed: %s'
                         % (args[0], last))
     return done.stdout
