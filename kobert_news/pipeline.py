@@ -75,11 +75,6 @@ class Pipeline:
     def __init__(self, engine, processor, top_k=1):
         self.engine, self.processor, self.top_k = engine, processor, min(top_k or 1, len(engine.topics))
 
-    @property
-    def predictor(self):
-        """The engine, under the name the Gluon predictor had here."""
-        return self.engine
-
     @classmethod
     def load(cls, cfg, calib_frame=None):
         """The pipeline of a PredictConfig (kobert_base.options), or of another config with its fields:

@@ -54,7 +54,7 @@ def from_weight(cfg):
         raise UserError('no row of %s has text for mode %d' % (cfg.data_path, pipeline.processor.mode))
     labels = pipeline.processor.labels(df, cfg.data_path, rows)  # before the model runs; rows with text only
     data = Labelled(df.iloc[rows].reset_index(drop=True), [texts[i] for i in rows], labels, rows + 1, cfg.data_path)
-    if data.is_described_by(pipeline.predictor.meta.get('training_data')):
+    if data.is_described_by(pipeline.engine.meta.get('training_data')):
         log.warning('%s is the data this weight was trained on (its %d rows, as the weight\'s description '
                     'records): these scores do not measure accuracy on new articles; hold out data with train.py '
                     '--test_size or --folds (the default weight\'s cross-validated accuracy is in '

@@ -47,8 +47,8 @@ def predict_csv(cfg, out=None):
             if pipeline is None:  # int8/bf16 are prepared on the first rows (or --calib_path)
                 pipeline = Pipeline.load(cfg, calib_frame=chunk.iloc[:CALIB_ROWS])
                 sink.pipeline = pipeline
-                if pipeline.predictor.untrained_topics:
-                    log.warning(untrained_note(pipeline.predictor.untrained_topics))
+                if pipeline.engine.untrained_topics:
+                    log.warning(untrained_note(pipeline.engine.untrained_topics))
             frame, pred = pipeline.predict_frame(chunk, data, progress=False, first_record=done + 1)
             sink.write(frame)
             done += len(chunk)

@@ -122,7 +122,7 @@ class Service:
         alone in the worker, so its batches, and its numbers, are main.py's (frame: rows of the
         source from first_record on, a whole number of windows)."""
         from kobert_news.pipeline import Pipeline
-        pipeline = Pipeline(self.pipeline.predictor, self.pipeline.processor, top_k or self.cfg.top_k)
+        pipeline = Pipeline(self.pipeline.engine, self.pipeline.processor, top_k or self.cfg.top_k)
         return self.queue.call(lambda: pipeline.predict_frame(frame, source, first_record=first_record))
 
     def submit_explain(self, article, target, steps):
