@@ -159,7 +159,7 @@ def usage_flags(python, command):
     r = subprocess.run(argv + ['--help'], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, '%s --help failed: %s' % (' '.join(argv), r.stderr[-2000:])
     usage = r.stdout.split('\n\n', 1)[0]
-    return frozenset(re.findall(r'(?<![\w-])(--?[A-Za-z][\w-]*)', usage))
+    return frozenset(re.findall(r'(?<![\w-])(--?[A-Za-z][\w-]*)', usage)) | {'--help'}
 
 
 def problems(line, python):
@@ -186,9 +186,19 @@ def problems(line, python):
     return found
 
 
+def inline_commands(text):
+    """The commands the prose shows in code spans: `kobert-news predict --model_dir D`, `python train.py --help`
+    (`kobert-news <command>` and `kobert-news --help` name no one command)."""
+    for span in re.findall(r'`((?:kobert-news|python -m kobert_news|python (?:main|train)\.py) [^`]+)`', prose(text)):
+        span = re.sub(r'\s+', ' ', span)
+        if not re.match(r'^(kobert-news|python -m kobert_news) (<|-)', span):
+            yield span
+
+
 def shown_lines(ground):
     for page in pages():
-        for line in shell_lines(read(page)):
+        text = read(page)
+        for line in list(shell_lines(text)) + list(inline_commands(text)):
             if any(g == ground for g, _, _ in invocations(line)):
                 yield os.path.relpath(page, ROOT), line
 
@@ -220,3 +230,5 @@ def test_the_check_finds_a_misspelt_flag_an_unknown_command_and_a_stale_script()
     assert joined == ['kobert-news spark --model_dir e/ --inptu a.csv']
     assert problems(joined[0], sys.executable) == [joined[0] + ': --inptu is not a flag of spark']
     assert not problems('python -m kobert_news evaluate --run_dir runs/x --output_dir=eval/', sys.executable)
+    spans = list(inline_commands('the folds (`kobert-news baseline --fold 5`), every command (`kobert-news <command>`)'))
+    assert spans == ['kobert-news baseline --fold 5'] and problems(spans[0], sys.executable)
