@@ -34,7 +34,7 @@ def worker(args):
     from mxnet import autograd, gluon
     from kobert_gluon import model
     from kobert_gluon.predictor import Predictor
-    from kobert_base.architectures import MODEL_CONFIGS
+    from kobert_base.architectures import ARCHITECTURES
     from kobert_base.paths import default_weight
     texts = list(pd.read_csv(args.data)['title'].astype(str))[:args.n]
     predictor = Predictor.from_weight(default_weight()[0], batch_size=32)
@@ -42,7 +42,7 @@ def worker(args):
     tic = time.perf_counter()
     predictor.predict_proba(texts)
     predict_s = time.perf_counter() - tic
-    net = model.build_classifier(MODEL_CONFIGS['small'], 8)
+    net = model.build_classifier(ARCHITECTURES['small'], 8)
     net.hybridize(static_alloc=True)
     trainer = gluon.Trainer(net.collect_params(), 'bertadam', {'learning_rate': 1e-4})
     x = mx.nd.array([[2] + [100 + i for i in range(62)] + [3]] * 32)

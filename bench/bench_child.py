@@ -17,6 +17,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import kobert_gluon  # noqa: E402  (sets OMP_NUM_THREADS before mxnet loads)
+from kobert_base.architectures import PRECISIONS  # noqa: E402
 from measure import report_task  # noqa: E402
 
 
@@ -24,7 +25,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--weight', required=True)
     p.add_argument('--texts', required=True, help="JSON: {'max_len': N, 'texts': [...], 'calib': [...]}")
-    p.add_argument('--precision', default='fp32', choices=('fp32', 'bf16', 'int8'))
+    p.add_argument('--precision', default='fp32', choices=PRECISIONS)
     p.add_argument('--cache_dir', default=None)
     p.add_argument('--kobert_dir', default=None)
     p.add_argument('--task', default='speed', choices=('prepare', 'speed', 'start'))

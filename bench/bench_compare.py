@@ -45,12 +45,12 @@ def make_weight(path, config, seed=0):
     """A weight file of random values with its description, as training writes one."""
     code = ('import sys; sys.path.insert(0, %r)\n'
             'import kobert_gluon, mxnet as mx\n'
-            'from kobert_base.architectures import MODEL_CONFIGS\nfrom kobert_base.topics import TOPICS\n'
+            'from kobert_base.architectures import ARCHITECTURES\nfrom kobert_base.topics import TOPICS\n'
             'from kobert_gluon import model\n'
             'from kobert_gluon.tokenizer import KoBERTTokenizer\n'
             'mx.random.seed(%d)\n'
-            'net = model.build_classifier(MODEL_CONFIGS[%r], len(TOPICS))\n'
-            "meta = {'config': MODEL_CONFIGS[%r].to_dict(), 'topics': list(TOPICS), 'mode': 2, 'max_len': 128,\n"
+            'net = model.build_classifier(ARCHITECTURES[%r], len(TOPICS))\n'
+            "meta = {'config': ARCHITECTURES[%r].to_dict(), 'topics': list(TOPICS), 'mode': 2, 'max_len': 128,\n"
             "        'dropout': 0.1, 'vocab': KoBERTTokenizer.load(None).info()}\n"
             'model.save(net, %r, meta)\n' % (ROOT, seed, config, config, path))
     subprocess.run([sys.executable, '-c', code], check=True)

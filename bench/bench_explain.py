@@ -116,7 +116,7 @@ def main():
     import numpy as np
     import pandas as pd
     from scipy.stats import wilcoxon
-    from kobert_gluon.attribution import Explainer
+    from kobert_gluon.attribution import IntegratedGradients
     from kobert_gluon.predictor import Predictor
     from kobert_base.explanations import OCCLUSION_BASELINES
     from kobert_news.explain.occlusion import Occlusion
@@ -131,7 +131,7 @@ def main():
           '1-minute load average %.1f at the start\n' % (len(texts), a.run_dir, len(held_out), a.min_words, weight,
                                                        a.threads, cpu_name(), os.getloadavg()[0]))
     predictor = Predictor.from_weight(weight, a.kobert_dir)
-    gradients = Explainer.from_weight(weight, a.kobert_dir)
+    gradients = IntegratedGradients.from_weight(weight, a.kobert_dir)
     found, seconds = {}, {}
     for baseline in a.ig_baselines:
         key = 'integrated gradients, %d steps' % a.steps, baseline

@@ -19,7 +19,7 @@ import mxnet as mx  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from kobert_base.architectures import MODEL_CONFIGS
+from kobert_base.architectures import ARCHITECTURES, PRECISIONS  # noqa: E402
 from kobert_base.topics import TOPICS  # noqa: E402
 from kobert_gluon import model  # noqa: E402
 from kobert_gluon.fused import fuse_attention  # noqa: E402
@@ -68,7 +68,7 @@ def timed(fn, n_texts, repeat):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--config', default='small', choices=sorted(MODEL_CONFIGS))
+    p.add_argument('--config', default='small', choices=sorted(ARCHITECTURES))
     p.add_argument('--seq_len', type=int, default=128, help='max_len (and the text length without --data)')
     p.add_argument('--batch_size', type=int, default=32)
     p.add_argument('--n', type=int, default=256, help='texts per timed pass')
@@ -76,7 +76,7 @@ def main():
     p.add_argument('--data', default=None, help='CSV of real texts (their own lengths)')
     p.add_argument('--column', default='title')
     p.add_argument('--kobert_dir', default=None)
-    p.add_argument('--precision', default='fp32', choices=('fp32', 'bf16', 'int8'),
+    p.add_argument('--precision', default='fp32', choices=PRECISIONS,
                    help='of the predictor (int8 calibrated on the benchmark texts); the fixed-length loop stays fp32')
     p.add_argument('--no_fixed', action='store_true', help='measure the predictor only')
     args = p.parse_args()
@@ -86,7 +86,7 @@ def main():
     texts = texts_for(args)
     lengths = [len(tokenizer.encode(t, args.seq_len)) for t in texts]
     mx.random.seed(0)
-    net = fuse_attention(model.build_classifier(MODEL_CONFIGS[args.config], len(TOPICS)))  # the inference graph
+    net = fuse_attention(model.build_classifier(ARCHITECTURES[args.config], len(TOPICS)))  # the inference graph
     net.hybridize(static_alloc=True, static_shape=True)
     predictor = Predictor(net, tokenizer, TOPICS, args.seq_len, args.batch_size)
     print('building the %s model and preparing %s (seconds; int8 on kobert about a minute)'
@@ -100,7 +100,7 @@ def main():
     print('predictor (bucketed):   %7.1f sentences/s  peak RSS %6.0f MB' % (rate, peak_mb()))
     if args.no_fixed:
         return
-    fixed_net = fuse_attention(model.build_classifier(MODEL_CONFIGS[args.config], len(TOPICS)))
+    fixed_net = fuse_attention(model.build_classifier(ARCHITECTURES[args.config], len(TOPICS)))
     rate_fixed = timed(lambda: fixed_length(fixed_net, tokenizer, texts, args.seq_len, args.batch_size),
                        len(texts), args.repeat)
     print('fixed-length loop:      %7.1f sentences/s  peak RSS %6.0f MB (after both)' % (rate_fixed, peak_mb()))

@@ -19,6 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import kobert_gluon  # noqa: E402,F401
 from sklearn.metrics import accuracy_score, f1_score  # noqa: E402
 
+from kobert_base.architectures import PRECISIONS  # noqa: E402
 from kobert_base.options import DataConfig  # noqa: E402
 from kobert_gluon.predictor import Predictor  # noqa: E402
 from preprocess import fold_indices, load_data, read_labelled  # noqa: E402
@@ -53,7 +54,7 @@ def main():
     print('%d held-out texts of %s, weight %s' % (len(texts), args.run_dir, weight))
     print('| precision | accuracy | macro-F1 | agreement with fp32 | prepare s |')
     print('|---|---|---|---|---|')
-    for kind in ('fp32', 'bf16', 'int8'):
+    for kind in PRECISIONS:
         tic = time.time()
         predictor = Predictor.from_weight(weight, args.kobert_dir, precision=kind, calib_texts=texts,
                                           cache_dir=args.cache_dir)

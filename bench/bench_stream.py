@@ -21,6 +21,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
+from kobert_base.architectures import PRECISIONS  # noqa: E402
 from measure import run  # noqa: E402
 
 
@@ -56,7 +57,7 @@ def main():
     p.add_argument('--chunk_rows', type=int, nargs='*', default=[1024, 16384, 65536],
                    help='values compared on the middle size (main.py default: 16384)')
     p.add_argument('--weight', help='weight file (default: main.py\'s default)')
-    p.add_argument('--precision', default='fp32', choices=('fp32', 'bf16', 'int8'), help="main.py's --precision")
+    p.add_argument('--precision', default='fp32', choices=PRECISIONS, help="main.py's --precision")
     p.add_argument('--workdir', help='where the CSVs are built (default: a temporary folder)')
     args = p.parse_args()
     headlines = pd.read_csv(args.data)[['title', 'category']]

@@ -15,14 +15,14 @@ import kobert_gluon  # noqa: E402,F401  (sets OMP_NUM_THREADS before mxnet loads
 import mxnet as mx  # noqa: E402
 from mxnet import autograd, gluon  # noqa: E402
 
-from kobert_base.architectures import MODEL_CONFIGS
+from kobert_base.architectures import ARCHITECTURES  # noqa: E402
 from kobert_base.topics import TOPICS  # noqa: E402
 from kobert_gluon import model  # noqa: E402
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--config', default='small', choices=sorted(MODEL_CONFIGS))
+    p.add_argument('--config', default='small', choices=sorted(ARCHITECTURES))
     p.add_argument('--seq_len', type=int, default=128)
     p.add_argument('--batch_size', type=int, default=32)
     p.add_argument('--steps', type=int, default=3, help='timed batches (after one warm-up batch)')
@@ -30,7 +30,7 @@ def main():
     p.add_argument('--epochs', type=int, default=20)
     args = p.parse_args()
 
-    cfg = MODEL_CONFIGS[args.config]
+    cfg = ARCHITECTURES[args.config]
     mx.random.seed(0)
     net = model.build_classifier(cfg, len(TOPICS))
     net.hybridize(static_alloc=True)

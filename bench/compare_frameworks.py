@@ -35,7 +35,7 @@ def prepare(a, work):
     """train.csv / eval.csv (the split, for train.py), train.json / eval.json (the model texts and
     labels train.py derives from them, for train_hf.py) and the tokenizer files."""
     import numpy as np
-    from kobert_gluon import hf_tokenizer
+    from kobert_gluon.export import hf_tokenizer
     from kobert_gluon.tokenizer import KoBERTTokenizer
     from preprocess import NewsProcessor, load_data, read_csv, split_frame
 
@@ -132,8 +132,8 @@ def main(argv=None):
         value = getattr(defaults, k)
         p.add_argument('--' + k, type=type(value), default=value, help='default %(default)s')
     a = p.parse_args(argv)
-    from kobert_gluon.atomic import atomic_write_text
-    from kobert_gluon.hf import hf_python
+    from kobert_base.atomic import atomic_write_text
+    from kobert_gluon.export.hf import hf_python
     try:
         python = hf_python()
         work = os.path.abspath(a.work_dir)

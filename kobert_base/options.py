@@ -6,9 +6,9 @@ but with different values (--format) gets each command's help and choices from i
 """
 from dataclasses import dataclass, fields
 
-from kobert_base.architectures import MODEL_CONFIGS
+from kobert_base.architectures import ARCHITECTURES, PRECISIONS
 from kobert_base.errors import UserError
-from kobert_base.flags import Options, flag, flag_meta, help_text  # noqa: F401 (imported from here by the commands)
+from kobert_base.flags import Options, flag
 from kobert_base.modes import MODES
 from kobert_base.topics import TOPICS
 
@@ -74,7 +74,7 @@ class ModelDirArgs(Options):
 class InferenceArgs(Options):
     """Inference"""
     precision: str = flag('fp32', help='bf16 needs AVX-512 BF16 or AMX, int8 AVX-512 VNNI; other CPUs fall '
-                                       'back to fp32', choices=('fp32', 'bf16', 'int8'))
+                                       'back to fp32', choices=PRECISIONS)
     calib_path: str = flag(help='int8: a CSV whose texts calibrate the quantization (default: a sample of '
                                 'the input spread over its text lengths)')
     top_k: int = flag(help='also write the k most likely topics and their probabilities '
@@ -120,7 +120,7 @@ class ClusterArgs(EncoderArgs):
 @dataclass
 class RecipeArgs(Options):
     """Model and training recipe (the original's by default)"""
-    model: str = flag('small', help='model configuration', choices=tuple(MODEL_CONFIGS))
+    model: str = flag('small', help='model configuration', choices=tuple(ARCHITECTURES))
     pretrained: str = flag('auto', help="kobert (KoBERT's body, found or downloaded), auto (kobert's body "
                                         "when it can be had, else from scratch), none, a params path, hf:DIR "
                                         "(a transformers BERT checkpoint in KoBERT's layout) or gluonnlp "
@@ -223,7 +223,7 @@ class TrainConfig(InputArgs, ShapeArgs, FilesArgs, SplitArgs, ClusterArgs, Recip
         self.mode = 2 if self.mode is None else self.mode
         self.max_len = 128 if self.max_len is None else self.max_len
         self.output_dir = self.output_dir or 'runs/run'
-        limit = MODEL_CONFIGS[self.model].max_length
+        limit = ARCHITECTURES[self.model].max_length
         if self.max_len > limit:
             raise UserError('--max_len %d is over the %d positions of --model %s' % (self.max_len, limit, self.model))
         if self.folds and self.distributed:

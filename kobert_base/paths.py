@@ -1,7 +1,12 @@
 """Where files live and what they hold: the package's page and data, a checkout's weights/, the
 default weight, the caches, and file digests."""
 import hashlib
+import logging
 import os
+
+from kobert_base.errors import UserError
+
+log = logging.getLogger('kobert_news.pipeline')
 
 # The kobert_news package, beside this one (in a checkout and in site-packages alike).
 PACKAGE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'kobert_news')
@@ -32,6 +37,19 @@ def default_weight():
         if os.path.isfile(path):
             return path, 'the default weight'
     return None, 'no weight: neither %s nor the default %s was found' % (ORIGINAL_WEIGHT, DEFAULT_WEIGHT)
+
+
+def resolve_weight(path=None):
+    """The weight to use: the one given, else the original's (where its README says) or the default."""
+    if path:
+        if not os.path.isfile(path):
+            raise UserError('no weight file at %s (check --gluon_weight_path)' % path)
+        return path
+    found, why = default_weight()
+    if found is None:
+        raise UserError('%s: pass --gluon_weight_path, or train one with train.py' % why)
+    log.info('weight: %s (%s)', found, why)
+    return found
 
 
 def sample_csv():

@@ -17,7 +17,7 @@ from mxnet import autograd
 
 from kobert_gluon import model as model_lib
 from kobert_gluon.predictor import ClusterPlacer, check_vocab, weight_max_len
-from kobert_gluon.progress import Progress
+from kobert_base.progress import Progress
 from kobert_gluon.tokenizer import KoBERTTokenizer
 from kobert_base.errors import UserError
 from kobert_base.explanations import EXPLAIN_BASELINES, EXPLAIN_MAX_STEPS, EXPLAIN_STEPS, no_text, target_id
@@ -82,9 +82,9 @@ def word_embeddings(net, value):
         del embed.forward
 
 
-class Explainer:
+class IntegratedGradients:
     """Integrated gradients for one weight. One explanation runs at a time (the word-embedding
-    swap is the net's state), so a server may share an Explainer between threads."""
+    swap is the net's state), so a server may share an IntegratedGradients between threads."""
 
     def __init__(self, net, tokenizer, meta, max_len, batch_size=32, placer=None, ctx=mx.cpu()):
         """net: the plain graph from kobert_gluon.model.load (not hybridized); batch_size: path
@@ -107,7 +107,7 @@ class Explainer:
 
     @classmethod
     def from_predictor(cls, predictor):
-        """The Explainer of a Predictor's weight, sharing its tokenizer, max_len and cluster placer."""
+        """The IntegratedGradients of a Predictor's weight, sharing its tokenizer, max_len and cluster placer."""
         if not predictor.weight_path:
             raise ValueError('the predictor has no weight file to load the plain graph from')
         net, _ = model_lib.load(predictor.weight_path, predictor.ctx)

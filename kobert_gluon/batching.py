@@ -3,7 +3,7 @@ import gluonnlp as nlp
 import mxnet as mx
 import numpy as np
 
-from kobert_gluon.progress import Progress
+from kobert_base.progress import Progress
 
 # Batch lengths are rounded up to a multiple of this, so a graph with static memory (fp32, bf16)
 # meets a handful of shapes instead of one per length. The int8 graph allocates per call and takes

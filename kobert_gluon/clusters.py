@@ -6,7 +6,7 @@ Encoders (one interface: ``name``, ``key``, ``encode(texts) -> (N, d) float32``)
 - ``sbert``: sentence-transformers' ``paraphrase-xlm-r-multilingual-v1``, the original's (optional).
 - ``kobert:<weight>``: the mean-pooled token outputs of a weight's BERT body.
 
-Embeddings are cached (kobert_gluon.cache), keyed by the encoder and the texts. The centroids are
+Embeddings are cached (kobert_gluon.cache_entries), keyed by the encoder and the texts. The centroids are
 fitted on the training texts only and saved with the model, so a new article is placed in its
 nearest cluster.
 """
@@ -19,7 +19,7 @@ import mxnet as mx
 import numpy as np
 
 import kobert_gluon
-from kobert_gluon import cache
+from kobert_gluon import cache_entries
 from kobert_base.errors import UserError
 from kobert_base.paths import default_cache_dir
 from preprocess.reading import assign  # noqa: F401 (the engines share it; imported from here too)
@@ -109,7 +109,7 @@ def embed(encoder, texts, cache_dir=None):
     for t in texts:
         h.update(t.encode('utf-8') + b'\0')
     key = '%s-%s' % (encoder.name, h.hexdigest())
-    folder = cache.lookup(root, key)
+    folder = cache_entries.lookup(root, key)
     if folder is not None:
         vectors = _load_vectors(folder, len(texts))
         if vectors is not None:
@@ -121,7 +121,7 @@ def embed(encoder, texts, cache_dir=None):
     def write(tmp):
         with open(os.path.join(tmp, 'vectors.npy'), 'wb') as f:
             np.save(f, vectors, allow_pickle=False)
-    cache.store(root, key, write, {'encoder': encoder.key, 'rows': len(texts)})
+    cache_entries.store(root, key, write, {'encoder': encoder.key, 'rows': len(texts)})
     return vectors
 
 

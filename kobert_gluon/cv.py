@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from kobert_gluon import model as model_lib
-from kobert_gluon.atomic import atomic_path
+from kobert_base.atomic import atomic_path
 from kobert_gluon.predictor import Predictor
 from kobert_gluon.runs import Run, prepare, read_json
 from kobert_gluon.tokenizer import KoBERTTokenizer

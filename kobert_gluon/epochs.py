@@ -9,9 +9,9 @@ import numpy as np
 from mxnet import autograd, gluon
 
 from kobert_gluon import model as model_lib
-from kobert_gluon.atomic import atomic_path
+from kobert_base.atomic import atomic_path
 from kobert_gluon.devices import Devices
-from kobert_gluon.progress import Progress
+from kobert_base.progress import Progress
 from kobert_gluon.recipe import apply_update, evaluate, lr_at, make_trainer, mask_tokens
 
 log = logging.getLogger('kobert_news.train')

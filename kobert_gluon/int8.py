@@ -20,10 +20,10 @@ import warnings
 import mxnet as mx
 from mxnet.base import NDArrayHandle, py_str
 
-from kobert_gluon import cache
+from kobert_gluon import cache_entries
 from kobert_gluon.fused import GRAPH
 from kobert_gluon.precision import quiet_native
-from kobert_gluon.progress import Progress
+from kobert_base.progress import Progress
 
 log = logging.getLogger('kobert_news.int8')
 
@@ -79,10 +79,10 @@ def block(sym, arrays, n_inputs, ctx=mx.cpu()):
 def cached(key_, cache_dir, build_fp32, batches):
     """The int8 model stored under key_, or one quantized now (build_fp32() gives the fused fp32 net,
     calibrated on batches) and stored first. An entry that fails its manifest check
-    (kobert_gluon.cache) or does not load is rebuilt. Where the cache cannot be written (a file in
+    (kobert_gluon.cache_entries) or does not load is rebuilt. Where the cache cannot be written (a file in
     its place, no permission, a full disk) the model is quantized for this run only, with a warning."""
     n_inputs = len(batches[0])
-    folder = cache.lookup(cache_dir, key_)
+    folder = cache_entries.lookup(cache_dir, key_)
     if folder is not None:
         try:
             net = load(folder, n_inputs)
@@ -94,7 +94,7 @@ def cached(key_, cache_dir, build_fp32, batches):
     log.info('quantizing to int8 (seconds for small models, 15-20 s for kobert on 2 cores; cached afterwards)')
     model = quantize(build_fp32, batches)
     try:
-        folder = cache.store(cache_dir, key_, lambda tmp: save(model, tmp), {'kind': 'int8'})
+        folder = cache_entries.store(cache_dir, key_, lambda tmp: save(model, tmp), {'kind': 'int8'})
     except OSError as e:
         log.warning('cannot keep the int8 model in %s (%s): quantized for this run only, and again on the '
                     'next; give --cache_dir a folder that can be written', cache_dir,

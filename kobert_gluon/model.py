@@ -12,7 +12,7 @@ from mxnet.gluon import HybridBlock, nn
 
 from kobert_gluon.weights import (centroids_path, load_centroids, meta_path, read_meta, weight_md5,  # noqa: F401
                                   write_weight)
-from kobert_base.architectures import ModelConfig
+from kobert_base.architectures import Architecture
 from kobert_base.errors import UserError
 
 
@@ -54,7 +54,7 @@ class ClusterBERTClassifier(HybridBlock):
         return self.classifier(bert._apply_pooling(seq.transpose((1, 0, 2))))
 
 
-class Classifier(BERTClassifier):
+class TopicBERT(BERTClassifier):
     """GluonNLP's BERTClassifier with the head always Dropout + Dense (see _head)."""
 
     def __init__(self, bert, num_classes=2, dropout=0.0, prefix=None, params=None):
@@ -78,7 +78,7 @@ def build_classifier(cfg, num_classes, dropout=0.1, ctx=mx.cpu(), num_clusters=0
     if num_clusters:
         net = ClusterBERTClassifier(bert, num_classes, num_clusters, dropout=dropout)
     else:
-        net = Classifier(bert, num_classes=num_classes, dropout=dropout)
+        net = TopicBERT(bert, num_classes=num_classes, dropout=dropout)
     net.initialize(mx.init.Normal(0.02), ctx=ctx)
     materialize(net, ctx[0] if isinstance(ctx, (list, tuple)) else ctx)
     return net
@@ -96,7 +96,7 @@ def load_pretrained_body(net, path, ctx=mx.cpu()):
 def load(weight_path, ctx=mx.cpu()):
     """(net, meta) from a weight file and its description: the plain training graph, fp32."""
     meta = read_meta(weight_path)
-    net = build_classifier(ModelConfig(**meta['config']), len(meta['topics']), dropout=meta.get('dropout', 0.1),
+    net = build_classifier(Architecture(**meta['config']), len(meta['topics']), dropout=meta.get('dropout', 0.1),
                            ctx=ctx, num_clusters=meta['clusters']['k'] if meta['mode'] == 5 else 0)
     try:
         net.load_parameters(weight_path, ctx=ctx, allow_missing=False, ignore_extra=False)

@@ -13,9 +13,10 @@ import warnings
 import mxnet as mx
 import numpy as np
 
+from kobert_base.architectures import PRECISIONS
+
 log = logging.getLogger('kobert_news.precision')
 
-PRECISIONS = ('fp32', 'bf16', 'int8')
 # CPU flags (Linux /proc/cpuinfo) that make each precision fast; any one will do.
 NEEDS = {'bf16': ('avx512_bf16', 'amx_bf16'), 'int8': ('avx512_vnni', 'avx_vnni', 'amx_int8')}
 # AMP's bf16 lists do not name the fused attention ops GluonNLP's BERT uses; left out, conversion

@@ -15,8 +15,8 @@ from kobert_gluon.tokenizer import KoBERTTokenizer, same_vocab
 from kobert_base.errors import UserError
 from kobert_base.modes import CLUSTER_MODES
 from kobert_base.paths import default_cache_dir
-from preprocess.reading import text_mode, weight_max_len  # noqa: F401 (text_mode: imported from here too)
-from preprocess import NewsProcessor, with_cluster
+from preprocess.reading import ArticleReader, text_mode, weight_max_len  # noqa: F401 (text_mode: imported from here too)
+from preprocess import NewsProcessor
 
 log = logging.getLogger('kobert_news.predictor')
 
@@ -29,7 +29,7 @@ def inference_net(weight_path, ctx=mx.cpu()):
     return net, meta
 
 
-class Predictor:
+class Predictor(ArticleReader):
     """Topic probabilities for texts. The net is used as given: Predictor.from_weight builds its own
     inference graph; the trainer passes its training net, which stays as it is."""
 
@@ -128,19 +128,6 @@ class Predictor:
         """The NewsProcessor that builds this weight's input text (see text_mode); args names the
         columns (kobert_base.options.InputArgs)."""
         return NewsProcessor.from_args(args, text_mode(self.meta, mode), self.topics, self.meta.get('base_mode', 3))
-
-    def place(self, texts):
-        """Modes 4 and 5: (model texts, cluster ids) of articles, from the saved centroids."""
-        ids = self.placer.place(texts)
-        return (with_cluster(texts, ids) if self.mode == 4 else list(texts)), ids
-
-    def predict_articles(self, texts, progress=False):
-        """(probabilities, cluster ids or None) for articles' mode text; modes 4 and 5 place the
-        articles in the weight's clusters here."""
-        if self.mode in CLUSTER_MODES:
-            texts, ids = self.place(texts)
-            return self.predict_proba(texts, progress, clusters=ids if self.mode == 5 else None), ids
-        return self.predict_proba(texts, progress), None
 
     def _inputs(self, tokens, lengths, rows, clusters=None):
         extra = [] if clusters is None else [mx.nd.array(np.asarray(clusters)[rows], ctx=self.ctx)]

@@ -11,7 +11,7 @@ import json
 import os
 import re
 
-from kobert_gluon.atomic import atomic_write_text
+from kobert_base.atomic import atomic_write_text
 from kobert_base.errors import UserError
 from kobert_base.options import DEVICE_OPTIONS
 

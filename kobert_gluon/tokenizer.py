@@ -12,7 +12,7 @@ import os
 import gluonnlp as nlp
 import numpy as np
 
-from kobert_gluon import files
+from kobert_gluon import hub
 from kobert_base.errors import UserError
 from preprocess.reading import prefixes
 
@@ -61,13 +61,13 @@ def same_vocab(recorded, vocab):
 
 def _vocab_files(kobert_dir):
     """(sp_model, vocab_json or None) from the first search dir holding either KoBERT set."""
-    for d in files.search_dirs(kobert_dir):
-        pair = [os.path.join(d, n) for n in (files.SP_MODEL, files.VOCAB_JSON)]
+    for d in hub.search_dirs(kobert_dir):
+        pair = [os.path.join(d, n) for n in (hub.SP_MODEL, hub.VOCAB_JSON)]
         if all(os.path.isfile(p) for p in pair):
-            return files.check(pair[0]), files.check(pair[1])
-        spiece = os.path.join(d, files.SPIECE)
+            return hub.check(pair[0]), hub.check(pair[1])
+        spiece = os.path.join(d, hub.SPIECE)
         if os.path.isfile(spiece):
-            return files.check(spiece), None
+            return hub.check(spiece), None
     return None
 
 
@@ -83,15 +83,15 @@ class KoBERTTokenizer:
     @classmethod
     def load(cls, kobert_dir=None, url_base=None):
         """Use the v0.1 pair or the .spiece found first; download the .spiece (from url_base,
-        default files.hub_url()) if neither is there."""
+        default hub.hub_url()) if neither is there."""
         found = _vocab_files(kobert_dir)
         if found is None:
             try:
-                found = files.fetch(files.SPIECE, kobert_dir, url_base=url_base), None
+                found = hub.fetch(hub.SPIECE, kobert_dir, url_base=url_base), None
             except UserError as e:
                 raise UserError('KoBERT vocabulary not found (%s + %s, or %s, in %s) and %s'
-                                % (files.SP_MODEL, files.VOCAB_JSON, files.SPIECE,
-                                   ' or '.join(files.search_dirs(kobert_dir)), e))
+                                % (hub.SP_MODEL, hub.VOCAB_JSON, hub.SPIECE,
+                                   ' or '.join(hub.search_dirs(kobert_dir)), e))
         sp_path, json_path = found
         if json_path:
             with open(json_path, encoding='utf-8') as f:

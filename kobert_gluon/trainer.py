@@ -19,15 +19,15 @@ import pandas as pd
 
 from kobert_gluon import clusters as clusters_lib
 from kobert_gluon import devices as devices_lib
-from kobert_gluon import files
+from kobert_gluon import hub
 from kobert_gluon import model as model_lib
-from kobert_gluon.atomic import atomic_path
+from kobert_base.atomic import atomic_path
 from kobert_gluon.embed_init import lsa_embeddings
 from kobert_gluon.epochs import Loop
 from kobert_gluon.recipe import evaluate
 from kobert_gluon.runs import Run, prepare
 from kobert_gluon.tokenizer import KoBERTTokenizer
-from kobert_base.architectures import MODEL_CONFIGS
+from kobert_base.architectures import ARCHITECTURES
 from kobert_base.errors import UserError
 from kobert_base.modes import CLUSTER_MODES
 from kobert_base.topics import TOPICS, untrained_topics
@@ -41,25 +41,26 @@ def pretrained_body(cfg):
 
     'kobert' requires KoBERT's file (found or downloaded); 'auto' uses it for the kobert
     configuration when it can be had and otherwise trains from scratch with a warning. 'hf:DIR'
-    converts a transformers BERT checkpoint (kobert_gluon.hf), 'gluonnlp' takes GluonNLP's model zoo."""
+    converts a transformers BERT checkpoint (kobert_gluon.export.hf), 'gluonnlp' takes GluonNLP's model zoo."""
     if cfg.pretrained == 'none':
         return None
     if cfg.pretrained.startswith('hf:') or cfg.pretrained == 'gluonnlp':
-        from kobert_gluon import hf, zoo
+        from kobert_gluon import zoo
+        from kobert_gluon.export import hf
         tokenizer = KoBERTTokenizer.load(cfg.kobert_dir)
         if cfg.pretrained == 'gluonnlp':
             if cfg.model != 'kobert':
                 raise UserError("GluonNLP's %s body fits only --model kobert, not %s" % (zoo.DATASET, cfg.model))
             return zoo.zoo_body(tokenizer)
-        return hf.import_body(cfg.pretrained[3:], MODEL_CONFIGS[cfg.model], tokenizer,
+        return hf.import_body(cfg.pretrained[3:], ARCHITECTURES[cfg.model], tokenizer,
                               cfg.cache_dir and os.path.join(cfg.cache_dir, 'hf-import'))
     if cfg.pretrained not in ('auto', 'kobert'):
-        return files.fetch(files.PARAMS, cfg.kobert_dir, explicit=cfg.pretrained)
+        return hub.fetch(hub.PARAMS, cfg.kobert_dir, explicit=cfg.pretrained)
     if cfg.model != 'kobert':
         log.info("configuration '%s' has no pretrained body: training from scratch", cfg.model)
         return None
     try:
-        return files.fetch(files.PARAMS, cfg.kobert_dir)
+        return hub.fetch(hub.PARAMS, cfg.kobert_dir)
     except UserError as e:
         if cfg.pretrained == 'kobert':
             raise
@@ -70,7 +71,7 @@ def pretrained_body(cfg):
 
 def build_model(cfg, tokenizer, samples=(), num_clusters=0, ctx=mx.cpu()):
     """(net, pretrained body path): checked to save in the original's layout before any training."""
-    mcfg = MODEL_CONFIGS[cfg.model]
+    mcfg = ARCHITECTURES[cfg.model]
     if len(tokenizer.vocab) != mcfg.vocab_size:
         raise UserError('the vocabulary has %d tokens; configuration %s needs %d'
                         % (len(tokenizer.vocab), cfg.model, mcfg.vocab_size))
@@ -131,7 +132,7 @@ def fit(cfg, train_data, eval_data, overwrite=False, on_update=None):
                                 ctx=devices.ctx)
         fingerprint = '%s/%s' % (train_data.fingerprint(), eval_data.fingerprint() if eval_data else '-')
         state = open_run(run, cfg, fingerprint, overwrite, devices)
-        meta = {'config': MODEL_CONFIGS[cfg.model].to_dict(), 'topics': list(TOPICS), 'mode': cfg.mode,
+        meta = {'config': ARCHITECTURES[cfg.model].to_dict(), 'topics': list(TOPICS), 'mode': cfg.mode,
                 'max_len': cfg.max_len, 'dropout': cfg.dropout, 'vocab': tokenizer.info(),
                 'pretrained': os.path.basename(body) if body else None,
                 'untrained_topics': untrained_topics(TOPICS, train_data.labels)}

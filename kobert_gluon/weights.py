@@ -15,9 +15,9 @@ import time
 import mxnet as mx
 import numpy as np
 
-from kobert_gluon.atomic import atomic_path, atomic_write_text
-from kobert_gluon.files import md5sum
-from kobert_base.architectures import MODEL_CONFIGS, ModelConfig
+from kobert_base.atomic import atomic_path, atomic_write_text
+from kobert_gluon.hub import md5sum
+from kobert_base.architectures import ARCHITECTURES, Architecture
 from kobert_base.errors import UserError
 from kobert_base.paths import cache_root
 from kobert_base.topics import TOPICS
@@ -132,7 +132,7 @@ def _shape(d):
 
 
 def fitting_config(desc):
-    for name, cfg in MODEL_CONFIGS.items():
+    for name, cfg in ARCHITECTURES.items():
         if cfg.shape() == _shape(desc):
             return name
     return None
@@ -173,7 +173,7 @@ def read_meta(weight_path):
         raise UserError('%s is not the params file that %s describes (its md5 differs)' % (weight_path, path))
     desc = describe_params(weight_path)
     clusters = meta['clusters']['k'] if meta['mode'] == 5 else 0
-    cfg = ModelConfig(**meta['config'])
+    cfg = Architecture(**meta['config'])
     if cfg.shape() != _shape(desc) or len(meta['topics']) != desc['num_classes'] or clusters != desc['num_clusters']:
         raise UserError("%s holds %s, but %s describes configuration '%s' with %d topics"
                         % (weight_path, _describe(desc), path, cfg.name, len(meta['topics'])))
@@ -188,7 +188,7 @@ def _original_meta(weight_path, path):
         raise UserError('%s holds %s and has no %s beside it to say what it is (only the original\'s weight, '
                         'kobert with %d keys and no centroids, needs none)'
                         % (weight_path, _describe(desc), os.path.basename(path), ORIGINAL_KEYS))
-    return dict(ORIGINAL_META, format=META_FORMAT, config=MODEL_CONFIGS['kobert'].to_dict(),
+    return dict(ORIGINAL_META, format=META_FORMAT, config=ARCHITECTURES['kobert'].to_dict(),
                 topics=list(TOPICS), vocab=None, untrained_topics=[])
 
 
@@ -199,8 +199,8 @@ def _invalid(meta):
     if not isinstance(meta, dict):
         return 'not a JSON object'
     cfg = meta.get('config')
-    if not isinstance(cfg, dict) or set(cfg) != set(ModelConfig.__dataclass_fields__):
-        return '"config" must have the fields %s' % ', '.join(ModelConfig.__dataclass_fields__)
+    if not isinstance(cfg, dict) or set(cfg) != set(Architecture.__dataclass_fields__):
+        return '"config" must have the fields %s' % ', '.join(Architecture.__dataclass_fields__)
     if not all(is_int(cfg[k], 1) for k in ('num_layers', 'units', 'hidden_size', 'num_heads', 'max_length',
                                            'vocab_size')):
         return '"config" sizes must be positive integers'

@@ -3,19 +3,17 @@
 A Pipeline holds an engine (kobert_news.engines: the Gluon predictor on a weight file, or ONNX
 Runtime on an export folder) and the processor that builds its text from CSV columns. It keeps
 rows without text (unclassified, with one warning) and adds the output columns, the same over
-either engine. CsvWriter is the one CSV writer. No MXNet here: it is imported only for a weight file;
+either engine (kobert_news.output_csv writes them). No MXNet here: it is imported only for a weight file;
 and pandas only for frames (a server that classifies articles never loads it: 75 MB with pyarrow).
 """
-import contextlib
 import logging
 import os
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from kobert_gluon.atomic import atomic_path
 from kobert_base.errors import UserError
-from kobert_base.paths import default_weight
+from kobert_base.paths import resolve_weight
 from preprocess.reading import text_mode
 from preprocess import NewsProcessor, read_csv
 from preprocess.processor import warn_no_text
@@ -24,19 +22,6 @@ log = logging.getLogger('kobert_news.pipeline')
 # Rows are batched by length within blocks of this many records, counted from the file's start,
 # so a row's batch, and so its numbers to the last digit, never depend on how the input is chunked.
 WINDOW = 1024
-
-
-def resolve_weight(path=None):
-    """The weight to use: the one given, else the original's (where its README says) or the default."""
-    if path:
-        if not os.path.isfile(path):
-            raise UserError('no weight file at %s (check --gluon_weight_path)' % path)
-        return path
-    found, why = default_weight()
-    if found is None:
-        raise UserError('%s: pass --gluon_weight_path, or train one with train.py' % why)
-    log.info('weight: %s (%s)', found, why)
-    return found
 
 
 def gluon():
@@ -210,29 +195,3 @@ def articles_frame(articles, title='title', body='cleanBody'):
     import pandas as pd
     return pd.DataFrame({title: [a.get('title') or '' for a in articles],
                          body: [a.get('body') or '' for a in articles]})
-
-
-class CsvWriter:
-    """Writes frames to one CSV: UTF-8 with BOM (Excel shows Hangul), header once, into a temporary
-    file renamed over the target only when every chunk is in."""
-
-    def __init__(self, path):
-        self.path, self.rows, self._stack = path, 0, contextlib.ExitStack()
-
-    def __enter__(self):
-        tmp = self._stack.enter_context(atomic_path(self.path))
-        self._file = self._stack.enter_context(open(tmp, 'w', encoding='utf-8-sig', newline=''))
-        return self
-
-    def write(self, df):
-        df.to_csv(self._file, index=False, header=self.rows == 0, float_format='%.6f')
-        self.rows += len(df)
-
-    def __exit__(self, *exc):
-        self._file.close()
-        return self._stack.__exit__(*exc)
-
-
-def write_csv(df, path):
-    with CsvWriter(path) as w:
-        w.write(df)

@@ -1,6 +1,6 @@
 """What every engine reads the same way: the text mode and max_len off a weight's description,
-how much of a long text to tokenize, the nearest cluster. No MXNet here: the ONNX Runtime engine
-uses it too."""
+how much of a long text to tokenize, the nearest cluster, and articles placed in their clusters
+before the model reads them (ArticleReader). No MXNet here: the ONNX Runtime engine uses it too."""
 import numpy as np
 
 from kobert_base.errors import UserError
@@ -51,3 +51,22 @@ def assign(vectors, centroids):
     """Index of the nearest centroid (Euclidean, as k-means) for each row."""
     d = (vectors ** 2).sum(1)[:, None] - 2 * vectors @ centroids.T + (centroids ** 2).sum(1)[None, :]
     return d.argmin(axis=1).astype(np.int32)
+
+
+class ArticleReader:
+    """How every engine reads articles' mode text: modes 4 and 5 place each article in the weight's
+    clusters first. An engine gives ``mode``, ``placer`` (modes 4 and 5: ``place(texts)`` -> cluster
+    ids) and ``predict_proba(texts, progress, clusters)``."""
+
+    def place(self, texts):
+        """Modes 4 and 5: (model texts, cluster ids) of articles, from the weight's centroids."""
+        from preprocess.processor import with_cluster
+        ids = self.placer.place(texts)
+        return (with_cluster(texts, ids) if self.mode == 4 else list(texts)), ids
+
+    def predict_articles(self, texts, progress=False):
+        """(probabilities, cluster ids or None) for articles' mode text."""
+        if self.mode in CLUSTER_MODES:
+            model_texts, ids = self.place(texts)
+            return self.predict_proba(model_texts, progress, clusters=ids if self.mode == 5 else None), ids
+        return self.predict_proba(texts, progress), None

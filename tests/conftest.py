@@ -6,11 +6,11 @@ import sys
 import pytest
 
 from kobert_base.errors import UserError
-from kobert_gluon import files
+from kobert_gluon import hub
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.path.join(os.path.dirname(ROOT), 'shared')
-PAIR = (files.SP_MODEL, files.VOCAB_JSON)
+PAIR = (hub.SP_MODEL, hub.VOCAB_JSON)
 FETCH_TIMEOUT = 10  # seconds: a hub that does not answer sooner counts as unreachable, the tests skip
 
 
@@ -20,13 +20,13 @@ def _has(d, names):
 
 def locate_kobert(dirs, url_base=None, timeout=FETCH_TIMEOUT):
     """(folder, None) for the first of dirs holding either KoBERT set (the v0.1 pair or the
-    .spiece); else the .spiece downloaded as main.py does it (files.fetch: the hub or
+    .spiece); else the .spiece downloaded as main.py does it (hub.fetch: the hub or
     $KOBERT_HUB_URL, into $KOBERT_HOME or ~/kobert) and its folder; offline, (None, why)."""
     for d in dirs:
-        if _has(d, PAIR) or _has(d, [files.SPIECE]):
+        if _has(d, PAIR) or _has(d, [hub.SPIECE]):
             return os.path.abspath(d), None
     try:
-        return os.path.dirname(files.fetch(files.SPIECE, url_base=url_base, timeout=timeout)), None
+        return os.path.dirname(hub.fetch(hub.SPIECE, url_base=url_base, timeout=timeout)), None
     except UserError as e:
         return None, str(e)
 
@@ -73,14 +73,14 @@ def make_weight(path, tokenizer, config='tiny', mode=3, max_len=64, seed=0, topi
     """A real (randomly initialised) weight file with its meta, as training writes it (untrained_topics:
     recorded as training on data without them records them)."""
     import mxnet as mx
-    from kobert_base.architectures import MODEL_CONFIGS
+    from kobert_base.architectures import ARCHITECTURES
     from kobert_base.topics import TOPICS
     from kobert_gluon import model
     mx.random.seed(seed)
     topics = list(topics or TOPICS)
     k = 4 if mode in (4, 5) else 0
-    net = model.build_classifier(MODEL_CONFIGS[config], len(topics), num_clusters=k if mode == 5 else 0)
-    meta = {'config': MODEL_CONFIGS[config].to_dict(), 'topics': topics, 'mode': mode, 'max_len': max_len,
+    net = model.build_classifier(ARCHITECTURES[config], len(topics), num_clusters=k if mode == 5 else 0)
+    meta = {'config': ARCHITECTURES[config].to_dict(), 'topics': topics, 'mode': mode, 'max_len': max_len,
             'dropout': 0.1, 'vocab': tokenizer.info()}
     if k:
         meta['clusters'] = {'k': k, 'encoder': 'use', 'encoder_key': 'use-m3-0.2.1'}

@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import ROOT, YNAT
 
-TORCH_SIDE = os.path.join(ROOT, 'kobert_gluon', 'torch_side.py')
+TORCH_SIDE = os.path.join(ROOT, 'kobert_gluon', 'export', 'torch_worker.py')
 
 
 @pytest.fixture(scope='session')

@@ -12,7 +12,7 @@ the v0.1 model with its pieces put in the json's order (8,002 pieces, as the jso
   one piece, as issue #11 shows for [CLS] and [SEP] (a CONTROL piece is never produced from text);
 - every other piece keeps its v0.1 score and type; v0.1's '<unk>', '<s>', '</s>' are gone (the
   json has no such tokens).
-Built so, its md5 starts with the checksum KoBERT publishes for the .spiece (files.CHECKSUMS): 40
+Built so, its md5 starts with the checksum KoBERT publishes for the .spiece (hub.CHECKSUMS): 40
 bits that other bytes match once in 10^12 tries, so it is KoBERT's file itself, and passes the
 check as it is. The variants (respelled or swapped pieces) are not: tests register their checksums.
 """
@@ -24,7 +24,7 @@ import threading
 
 from sentencepiece import sentencepiece_model_pb2 as pb  # needs protobuf (pinned in requirements.txt)
 
-from kobert_gluon import files
+from kobert_gluon import hub
 
 SPECIALS = ['[UNK]', '[PAD]', '[CLS]', '[SEP]', '[MASK]']
 
@@ -33,9 +33,9 @@ def build_standin(pair_dir, dest, rename=None, swap=None):
     """Write the stand-in .spiece to dest (returns dest). Variants for the tests: rename
     {token: spelling} respells a piece; swap (a, b) exchanges two pieces' places (ids)."""
     model = pb.ModelProto()
-    with open(os.path.join(pair_dir, files.SP_MODEL), 'rb') as f:
+    with open(os.path.join(pair_dir, hub.SP_MODEL), 'rb') as f:
         model.ParseFromString(f.read())
-    with open(os.path.join(pair_dir, files.VOCAB_JSON), encoding='utf-8') as f:
+    with open(os.path.join(pair_dir, hub.VOCAB_JSON), encoding='utf-8') as f:
         order = list(json.load(f)['idx_to_token'])
     assert order[:5] == SPECIALS, order[:5]
     if swap:

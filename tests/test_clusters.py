@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from kobert_gluon import clusters, model, precision
-from kobert_base.architectures import MODEL_CONFIGS
+from kobert_base.architectures import ARCHITECTURES
 from kobert_base.errors import UserError
 from kobert_base.topics import TOPICS
 from kobert_news.reports.cluster_tables import pivot
@@ -117,11 +117,11 @@ def test_pivot_purity_layout():
 
 def test_mode5_parameters_save_and_load(tmp_path, tokenizer):
     mx.random.seed(3)
-    net = model.build_classifier(MODEL_CONFIGS['tiny'], 8, num_clusters=16)
+    net = model.build_classifier(ARCHITECTURES['tiny'], 8, num_clusters=16)
     assert net.cluster_embed.weight.shape == (16, 128)
     path = str(tmp_path / 'm5.params')
     centroids = np.random.RandomState(0).rand(16, 512).astype(np.float32)
-    model.save(net, path, {'config': MODEL_CONFIGS['tiny'].to_dict(), 'topics': list(TOPICS), 'mode': 5,
+    model.save(net, path, {'config': ARCHITECTURES['tiny'].to_dict(), 'topics': list(TOPICS), 'mode': 5,
                            'max_len': 32, 'dropout': 0.1, 'vocab': tokenizer.info(),
                            'clusters': {'k': 16, 'encoder': 'use', 'encoder_key': 'x'}}, centroids)
     keys = set(mx.nd.load(path))

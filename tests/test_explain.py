@@ -17,8 +17,8 @@ HEADLINE = '美 연준, 기준금리 0.25%p 인상…"물가 잡겠다"'
 
 @pytest.fixture(scope='module')
 def explainer(tiny_weight, kobert_home):
-    from kobert_gluon.attribution import Explainer
-    return Explainer.from_weight(tiny_weight, kobert_home)
+    from kobert_gluon.attribution import IntegratedGradients
+    return IntegratedGradients.from_weight(tiny_weight, kobert_home)
 
 
 def rebuilt_ids(tokenizer, text, max_len):
@@ -69,8 +69,8 @@ def test_completeness_tightens_with_steps(explainer):
 
 
 def test_words_attributions_and_unread_words(explainer, tokenizer):
-    from kobert_gluon.attribution import Explainer
-    short = Explainer(explainer.net, tokenizer, explainer.meta, max_len=10)
+    from kobert_gluon.attribution import IntegratedGradients
+    short = IntegratedGradients(explainer.net, tokenizer, explainer.meta, max_len=10)
     text = HEADLINE + '  \n 그리고   ' + '다음 날 ' * 30
     e, = short.explain([text], steps=16)
     assert e.words == text.split() and ' '.join(e.words) == ' '.join(text.split())
@@ -97,10 +97,10 @@ def test_target_topic_and_baselines(explainer):
 
 
 def test_known_topics_only(tmp_path, tokenizer, kobert_home):
-    from kobert_gluon.attribution import Explainer
+    from kobert_gluon.attribution import IntegratedGradients
     seven = make_weight(tmp_path / 'seven.params', tokenizer, mode=2, topics=[t for t in TOPICS if t != 'entertain'])
     with pytest.raises(UserError, match="unknown target topic 'entertain': this weight knows international"):
-        Explainer.from_weight(seven, kobert_home).explain([HEADLINE], target='entertain')
+        IntegratedGradients.from_weight(seven, kobert_home).explain([HEADLINE], target='entertain')
 
 
 @pytest.mark.parametrize('mode', [4, 5])
@@ -108,19 +108,19 @@ def test_cluster_modes(tmp_path, mode, tokenizer, kobert_home):
     """Mode 4 explains the cluster id written in front of the text; mode 5 adds its cluster vector
     at [CLS] on both ends of the path, so the words still account for the whole change."""
     import mxnet as mx
-    from kobert_base.architectures import MODEL_CONFIGS
+    from kobert_base.architectures import ARCHITECTURES
     from kobert_gluon import model
-    from kobert_gluon.attribution import Explainer
+    from kobert_gluon.attribution import IntegratedGradients
     from kobert_gluon.predictor import Predictor
     mx.random.seed(mode)
-    net = model.build_classifier(MODEL_CONFIGS['tiny'], 8, num_clusters=4 if mode == 5 else 0)
+    net = model.build_classifier(ARCHITECTURES['tiny'], 8, num_clusters=4 if mode == 5 else 0)
     path = str(tmp_path / 'm.params')
-    model.save(net, path, {'config': MODEL_CONFIGS['tiny'].to_dict(), 'topics': list(TOPICS), 'mode': mode,
+    model.save(net, path, {'config': ARCHITECTURES['tiny'].to_dict(), 'topics': list(TOPICS), 'mode': mode,
                            'max_len': 32, 'dropout': 0.1, 'vocab': tokenizer.info(),
                            'clusters': {'k': 4, 'encoder': 'use', 'encoder_key': 'use-m3-0.2.1'}},
                np.random.RandomState(0).rand(4, 512).astype(np.float32))
     texts = ['기사제목:: %s      기사본문: 물가를 잡겠다.' % HEADLINE, '기사제목:: 손흥민 시즌 10호골      기사본문: ']
-    out = Explainer.from_weight(path, kobert_home, cache_dir=tmp_path / 'cache').explain(texts, steps=16)
+    out = IntegratedGradients.from_weight(path, kobert_home, cache_dir=tmp_path / 'cache').explain(texts, steps=16)
     predictor = Predictor.from_weight(path, kobert_home, cache_dir=tmp_path / 'cache')
     probs, clusters = predictor.predict_articles(texts)
     np.testing.assert_allclose(np.stack([e.probs for e in out]), probs, atol=1e-5)

@@ -11,10 +11,10 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from kobert_base.architectures import MODEL_CONFIGS
+from kobert_base.architectures import ARCHITECTURES
 from kobert_base.paths import DEFAULT_WEIGHT
 from kobert_base.topics import TOPICS
-from kobert_gluon import hf, hf_tokenizer
+from kobert_gluon.export import hf, hf_tokenizer
 from kobert_gluon import model as model_lib
 from kobert_gluon.predictor import Predictor
 from tests.conftest import KOBERT_HOME, ROOT, make_weight
@@ -177,7 +177,7 @@ def test_autotokenizer_gives_the_project_ids(default_export, hf_python, tokenize
 def test_config_json(default_export):
     with open(os.path.join(default_export[0], 'config.json'), encoding='utf-8') as f:
         config = json.load(f)
-    small = MODEL_CONFIGS['small']
+    small = ARCHITECTURES['small']
     assert config['architectures'] == ['BertForSequenceClassification'] and config['model_type'] == 'bert'
     assert [config['id2label'][str(i)] for i in range(8)] == list(TOPICS)
     assert config['label2id'] == {t: i for i, t in enumerate(TOPICS)}
@@ -230,8 +230,8 @@ def test_a_mode_the_deploy_path_cannot_run_is_refused(tmp_path, tokenizer, call,
 def cluster_weight(path, tokenizer, mode, k=3):
     """A random tiny mode-4/5 weight with its centroids, as training writes it."""
     mx.random.seed(3)
-    net = model_lib.build_classifier(MODEL_CONFIGS['tiny'], len(TOPICS), num_clusters=k if mode == 5 else 0)
-    model_lib.save(net, str(path), {'config': MODEL_CONFIGS['tiny'].to_dict(), 'topics': list(TOPICS),
+    net = model_lib.build_classifier(ARCHITECTURES['tiny'], len(TOPICS), num_clusters=k if mode == 5 else 0)
+    model_lib.save(net, str(path), {'config': ARCHITECTURES['tiny'].to_dict(), 'topics': list(TOPICS),
                                     'mode': mode, 'max_len': 64, 'dropout': 0.1, 'vocab': tokenizer.info(),
                                     'clusters': {'k': k, 'encoder': 'use', 'encoder_key': 'use-test'},
                                     'base_mode': 2}, centroids=np.random.RandomState(0).randn(k, 16))

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import kobert_gluon
-from kobert_base.architectures import MODEL_CONFIGS
+from kobert_base.architectures import ARCHITECTURES
 from kobert_base.topics import TOPICS
 from kobert_gluon import model
 from kobert_gluon.fused import FirstPositionCell, FusedSelfAttention, fuse_attention
@@ -24,7 +24,7 @@ TEXTS = ['손흥민 시즌 10호골…토트넘 3연승', '한국은행 기준�
 @pytest.mark.parametrize('clusters', [0, 4])
 def test_same_outputs_as_gluonnlp(tokenizer, clusters):
     mx.random.seed(3)
-    net = model.build_classifier(MODEL_CONFIGS['tiny'], len(TOPICS), num_clusters=clusters)
+    net = model.build_classifier(ARCHITECTURES['tiny'], len(TOPICS), num_clusters=clusters)
     batch = list(_batch(tokenizer, TEXTS))
     if clusters:
         batch.append(mx.nd.array([0, 1, 2, 3, 1]))
@@ -45,7 +45,7 @@ def test_same_outputs_as_gluonnlp(tokenizer, clusters):
 def test_padding_is_masked(tokenizer):
     """A text's output does not depend on the padding after it (in a batch with a longer text)."""
     mx.random.seed(4)
-    net = fuse_attention(model.build_classifier(MODEL_CONFIGS['tiny'], len(TOPICS)))
+    net = fuse_attention(model.build_classifier(ARCHITECTURES['tiny'], len(TOPICS)))
     alone = net(*_batch(tokenizer, TEXTS[1:2])).asnumpy()
     padded = net(*_batch(tokenizer, [TEXTS[1], TEXTS[4]])).asnumpy()
     np.testing.assert_allclose(padded[0], alone[0], atol=1e-5)

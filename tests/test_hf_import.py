@@ -15,11 +15,12 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from kobert_base.architectures import MODEL_CONFIGS
+from kobert_base.architectures import ARCHITECTURES
 from kobert_base.errors import UserError
 from kobert_base.topics import TOPICS
 from kobert_base.options import TrainConfig
-from kobert_gluon import files, hf, zoo
+from kobert_gluon import hub, zoo
+from kobert_gluon.export import hf
 from kobert_gluon import model as model_lib
 from kobert_gluon.tokenizer import KoBERTTokenizer
 from kobert_gluon.trainer import build_model
@@ -68,14 +69,14 @@ def test_round_trip_is_exact(tmp_path, tokenizer):
     """Gluon -> HF -> Gluon gives back every body array bit for bit, and the conversion is cached."""
     weight = make_weight(tmp_path / 'w.params', tokenizer, seed=11)
     hf.export(weight, str(tmp_path / 'hf'))
-    path = hf.import_body(str(tmp_path / 'hf'), MODEL_CONFIGS['tiny'], tokenizer, str(tmp_path / 'cache'))
+    path = hf.import_body(str(tmp_path / 'hf'), ARCHITECTURES['tiny'], tokenizer, str(tmp_path / 'cache'))
     original = {k[len('bert.'):]: v.asnumpy() for k, v in mx.nd.load(weight).items() if k.startswith('bert.')}
     converted = {k: v.asnumpy() for k, v in mx.nd.load(path).items()}
     assert sorted(converted) == sorted(original)
     for k in original:
         assert np.array_equal(converted[k], original[k]), k
     stamp = os.stat(path).st_mtime_ns
-    assert hf.import_body(str(tmp_path / 'hf'), MODEL_CONFIGS['tiny'], tokenizer, str(tmp_path / 'cache')) == path
+    assert hf.import_body(str(tmp_path / 'hf'), ARCHITECTURES['tiny'], tokenizer, str(tmp_path / 'cache')) == path
     assert os.stat(path).st_mtime_ns == stamp
 
 
@@ -105,7 +106,7 @@ def test_train_cli_starts_from_a_checkpoint(checkpoints, tmp_path, kobert_home):
 def test_checkpoints_that_do_not_fit_are_refused(checkpoints, tmp_path, kobert_home):
     reversed_vocab = tmp_path / 'reversed'
     shutil.copytree(checkpoints['safetensors'], str(reversed_vocab))
-    tokens = json.load(open(os.path.join(kobert_home, files.VOCAB_JSON), encoding='utf-8'))['idx_to_token']
+    tokens = json.load(open(os.path.join(kobert_home, hub.VOCAB_JSON), encoding='utf-8'))['idx_to_token']
     (reversed_vocab / 'vocab.txt').write_text('\n'.join(reversed(tokens)) + '\n', encoding='utf-8')
     cases = [('small', checkpoints['safetensors'], "configuration 'small' needs 4 layers x 256 units"),
              ('tiny', checkpoints['no_pooler'], 'pooler.dense.weight: a BertModel checkpoint'),
@@ -186,7 +187,7 @@ def zoo_repo(tmp_path, monkeypatch, kobert_home):
     name = '%s_%s' % (zoo.MODEL, zoo.DATASET)
     assert model_store._model_sha1[name] == 'ccf0593e03b91b73be90c191d885446df935eb64'
     assert data_utils._vocab_sha1[zoo.DATASET][:2] == ['f86b1a8355819ba5ab55e7ea4a4ec30fdb5b084f', '.spiece']
-    tiny = MODEL_CONFIGS['tiny']
+    tiny = ARCHITECTURES['tiny']
     monkeypatch.setitem(nlp.model.bert.bert_hparams, zoo.MODEL, dict(
         nlp.model.bert.bert_hparams[zoo.MODEL], num_layers=tiny.num_layers, units=tiny.units,
         hidden_size=tiny.hidden_size, num_heads=tiny.num_heads, embed_size=tiny.units))
@@ -199,15 +200,15 @@ def zoo_repo(tmp_path, monkeypatch, kobert_home):
     repo = tmp_path / 'repo'
     monkeypatch.setitem(model_store._model_sha1, name,
                         publish(repo, 'gluon/models', name, '.params', tmp_path / 'standin.params'))
-    spiece = spiece_like_kobert(os.path.join(kobert_home, files.SP_MODEL), tmp_path / 'standin.spiece')
+    spiece = spiece_like_kobert(os.path.join(kobert_home, hub.SP_MODEL), tmp_path / 'standin.spiece')
     monkeypatch.setitem(data_utils._vocab_sha1, zoo.DATASET,
                         [publish(repo, 'gluon/dataset/vocab', zoo.DATASET, '.spiece', spiece), '.spiece',
                          {'padding_token': '[PAD]'}])
     # The project's tokenizer reading the same file as KoBERT's .spiece.
     kobert = tmp_path / 'kobert'
     kobert.mkdir()
-    shutil.copy(spiece, str(kobert / files.SPIECE))
-    monkeypatch.setitem(files.CHECKSUMS, files.SPIECE, files.md5sum(str(kobert / files.SPIECE))[:10])
+    shutil.copy(spiece, str(kobert / hub.SPIECE))
+    monkeypatch.setitem(hub.CHECKSUMS, hub.SPIECE, hub.md5sum(str(kobert / hub.SPIECE))[:10])
     monkeypatch.delenv('KOBERT_HOME', raising=False)
     monkeypatch.setenv('HOME', str(tmp_path / 'home'))
     return repo, KoBERTTokenizer.load(str(kobert)), str(tmp_path / 'standin.params')
@@ -220,7 +221,7 @@ def test_gluonnlp_zoo_body_downloads_checks_and_loads(zoo_repo, tmp_path, monkey
         monkeypatch.setenv('MXNET_GLUON_REPO', url)
         path = zoo.zoo_body(tokenizer, root=str(root))
     assert sha1(path) == sha1(standin) and os.path.dirname(path) == str(root)
-    net = model_lib.build_classifier(MODEL_CONFIGS['tiny'], len(TOPICS))
+    net = model_lib.build_classifier(ARCHITECTURES['tiny'], len(TOPICS))
     model_lib.load_pretrained_body(net, path)
     expected = {k: v.asnumpy() for k, v in mx.nd.load(standin).items()}
     got = body_arrays(net)

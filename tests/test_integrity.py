@@ -163,9 +163,9 @@ def _written_part(folder):
 
 def test_caches_can_be_listed_and_cleared(tmp_path, call):
     import numpy as np
-    from kobert_gluon import cache
+    from kobert_gluon import cache_entries
     root = tmp_path / 'cache'
-    cache.store(str(root / 'embeddings'), 'k1', lambda d: np.save(os.path.join(d, 'vectors.npy'), np.zeros((2, 3))))
+    cache_entries.store(str(root / 'embeddings'), 'k1', lambda d: np.save(os.path.join(d, 'vectors.npy'), np.zeros((2, 3))))
     (root / 'keep.txt').parent.mkdir(exist_ok=True)
     (root / 'keep.txt').write_text('not a cache entry')
     r = call('cache', 'list', '--root', root)
@@ -180,7 +180,7 @@ def test_a_replaced_weight_gets_its_own_md5_even_with_its_time_restored(tmp_path
     """The md5 remembered for a weight is never that of a file it replaced: a same-size file copied
     in place or renamed over it, its modification time set back, is hashed again."""
     import shutil
-    from kobert_gluon.files import md5sum
+    from kobert_gluon.hub import md5sum
     from kobert_gluon.weights import weight_md5
     from tests.conftest import make_weight
     monkeypatch.setenv('XDG_CACHE_HOME', str(tmp_path / 'xdg'))
@@ -236,7 +236,7 @@ def test_a_cache_entry_stored_meanwhile_by_another_writer_is_kept(tmp_path):
     """Two writers fill one entry at once: the second finds the first's sound entry and keeps it
     (replacing it would take its files from under the first while it loads them)."""
     import numpy as np
-    from kobert_gluon import cache
+    from kobert_gluon import cache_entries
     root, seen = str(tmp_path / 'c'), {}
 
     def first(folder):
@@ -244,10 +244,10 @@ def test_a_cache_entry_stored_meanwhile_by_another_writer_is_kept(tmp_path):
 
     def second(folder):
         np.save(os.path.join(folder, 'v.npy'), np.zeros(3))
-        seen['first'] = cache.store(root, 'k', first)  # the other writer finishes first
+        seen['first'] = cache_entries.store(root, 'k', first)  # the other writer finishes first
         seen['inode'] = os.stat(os.path.join(seen['first'], 'v.npy')).st_ino
-    got = cache.store(root, 'k', second)
-    assert got == seen['first'] and cache.lookup(root, 'k') == got
+    got = cache_entries.store(root, 'k', second)
+    assert got == seen['first'] and cache_entries.lookup(root, 'k') == got
     assert os.stat(os.path.join(got, 'v.npy')).st_ino == seen['inode']
     assert np.load(os.path.join(got, 'v.npy')).tolist() == [1, 1, 1] and os.listdir(root) == ['k']
 
@@ -256,9 +256,9 @@ def test_cache_clear_removes_only_the_projects_entries(tmp_path, call):
     """Folders under the cache's kinds that the project did not write (no manifest of theirs, a
     link, a plain file) are kept by clear, and named."""
     import numpy as np
-    from kobert_gluon import cache
+    from kobert_gluon import cache_entries
     root = tmp_path / 'cache'
-    ours = [cache.store(str(root / kind), 'k-' + kind, lambda d: np.save(os.path.join(d, 'v.npy'), np.zeros(3)))
+    ours = [cache_entries.store(str(root / kind), 'k-' + kind, lambda d: np.save(os.path.join(d, 'v.npy'), np.zeros(3)))
             for kind in ('int8', 'embeddings')]
     (root / 'int8' / 'photos').mkdir()
     (root / 'int8' / 'photos' / 'cat.jpg').write_bytes(b'\xff\xd8 a photo')
@@ -267,7 +267,7 @@ def test_cache_clear_removes_only_the_projects_entries(tmp_path, call):
     impostor.mkdir()
     (impostor / 'manifest.json').write_text('{"key": "not-other", "files": {}}')
     elsewhere = tmp_path / 'elsewhere'
-    cache.store(str(elsewhere), 'linked', lambda d: np.save(os.path.join(d, 'v.npy'), np.zeros(3)))
+    cache_entries.store(str(elsewhere), 'linked', lambda d: np.save(os.path.join(d, 'v.npy'), np.zeros(3)))
     os.symlink(str(elsewhere / 'linked'), str(root / 'int8' / 'linked'))
     r = call('cache', 'list', '--root', root)
     assert r.returncode == 0 and '2 entries' in r.stdout, r.stdout
@@ -279,4 +279,4 @@ def test_cache_clear_removes_only_the_projects_entries(tmp_path, call):
         in r.stdout, r.stdout
     assert (root / 'int8' / 'photos' / 'cat.jpg').exists() and (root / 'embeddings' / 'notes.txt').exists()
     assert (impostor / 'manifest.json').exists() and os.path.islink(str(root / 'int8' / 'linked'))
-    assert cache.lookup(str(elsewhere), 'linked') is not None
+    assert cache_entries.lookup(str(elsewhere), 'linked') is not None

@@ -12,7 +12,7 @@ PACKAGES = ('kobert_base', 'kobert_news', 'kobert_gluon', 'preprocess')
 # The engines (the Gluon predictor, ONNX Runtime) sit below the pipeline, which runs over either;
 # the explanations run over an engine too, for the front ends.
 LAYERS = [('kobert_base',), ('preprocess',),
-          ('kobert_gluon', 'kobert_news.engines'), ('kobert_news.pipeline',), ('kobert_news.explain',),
+          ('kobert_gluon', 'kobert_news.engines'), ('kobert_news.pipeline', 'kobert_news.output_csv'), ('kobert_news.explain',),
           ('kobert_news.reports', 'kobert_news.api', 'kobert_news.serving'), ('kobert_news.cli', 'kobert_news'),
           ('<root>',)]
 MAX_LINES = 300
@@ -122,8 +122,8 @@ def test_each_flag_is_defined_once():
     for m, path in _modules().items():
         text = open(path, encoding='utf-8').read()
         if 'add_argument(' in text:
-            # torch_side runs under the second environment's Python as hf.py's worker: not a user's command.
-            assert m in ('kobert_news.cli.common', 'kobert_gluon.torch_side'), '%s builds its own parser' % m
+            # torch_worker runs under the second environment's Python as hf.py's worker: not a user's command.
+            assert m in ('kobert_news.cli.common', 'kobert_gluon.export.torch_worker'), '%s builds its own parser' % m
         for name in re.findall(r'^    (\w+): \w+ = flag\(', text, re.M):
             seen.setdefault(name, []).append(m)
     twice = {n: ms for n, ms in seen.items() if len(ms) > 1}

@@ -8,7 +8,7 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from kobert_base.architectures import MODEL_CONFIGS
+from kobert_base.architectures import ARCHITECTURES
 from kobert_base.errors import UserError
 from kobert_base.topics import TOPICS
 from kobert_gluon import model
@@ -60,7 +60,7 @@ def test_saved_keys_are_the_originals(tmp_path, tokenizer):
     assert all(k.startswith(('bert.', 'classifier.1.')) for k in keys)
     assert mx.nd.load(path)['classifier.1.weight'].shape == (8, 128)
     meta = json.load(open(model.meta_path(path), encoding='utf-8'))
-    assert meta['config'] == MODEL_CONFIGS['tiny'].to_dict() and meta['vocab']['size'] == 8002
+    assert meta['config'] == ARCHITECTURES['tiny'].to_dict() and meta['vocab']['size'] == 8002
     assert sorted(os.listdir(str(tmp_path))) == ['w.json', 'w.params']  # nothing half-written left
 
 
@@ -81,7 +81,7 @@ def _kobert_layout_file(path, cfg, rename=None):
 
 
 def test_pretrained_body_loads_strictly(tmp_path):
-    cfg = MODEL_CONFIGS['tiny']
+    cfg = ARCHITECTURES['tiny']
     path = str(tmp_path / 'mxnet_kobert.params')
     _, arrays = _kobert_layout_file(path, cfg)
     assert any(k.startswith('decoder.') for k in arrays)  # the extras KoBERT's file carries
@@ -98,7 +98,7 @@ def test_pretrained_body_loads_strictly(tmp_path):
 
 
 def test_pretrained_body_with_a_renamed_key_fails(tmp_path):
-    cfg = MODEL_CONFIGS['tiny']
+    cfg = ARCHITECTURES['tiny']
     path = str(tmp_path / 'renamed.params')
     _kobert_layout_file(path, cfg, rename=('encoder.transformer_cells.0.proj.weight',
                                            'encoder.transformer_cells.0.projection.weight'))
@@ -108,15 +108,15 @@ def test_pretrained_body_with_a_renamed_key_fails(tmp_path):
 
 def test_pretrained_body_of_another_size_fails(tmp_path):
     path = str(tmp_path / 'small.params')
-    _kobert_layout_file(path, MODEL_CONFIGS['small'])
+    _kobert_layout_file(path, ARCHITECTURES['small'])
     with pytest.raises(UserError, match='does not fit'):
-        model.load_pretrained_body(model.build_classifier(MODEL_CONFIGS['tiny'], 8), path)
+        model.load_pretrained_body(model.build_classifier(ARCHITECTURES['tiny'], 8), path)
 
 
 def test_meta_that_does_not_match_names_the_fitting_config(tmp_path, tokenizer):
     path = make_weight(tmp_path / 'w.params', tokenizer, config='tiny')
     meta = json.load(open(model.meta_path(path), encoding='utf-8'))
-    meta['config'] = MODEL_CONFIGS['small'].to_dict()
+    meta['config'] = ARCHITECTURES['small'].to_dict()
     meta.pop('checksum')  # as a description written before checksums
     json.dump(meta, open(model.meta_path(path), 'w', encoding='utf-8'))
     with pytest.raises(UserError, match="configuration 'tiny' fits.*describes configuration 'small'"):
@@ -143,8 +143,8 @@ def test_truncated_and_foreign_files(tmp_path, tokenizer):
 
 
 def test_metaless_file_of_unknown_shape_is_refused(tmp_path):
-    from kobert_base.architectures import ModelConfig
-    odd = ModelConfig('odd', num_layers=1, units=64, hidden_size=128, num_heads=2)
+    from kobert_base.architectures import Architecture
+    odd = Architecture('odd', num_layers=1, units=64, hidden_size=128, num_heads=2)
     net = model.build_classifier(odd, 8)
     path = str(tmp_path / 'odd.params')
     net.save_parameters(path)

@@ -58,7 +58,7 @@ def test_record_writes_to_the_users_folder_by_default(tmp_path, call, kobert_hom
 
 
 def test_progress_logs_a_line_when_stderr_is_not_a_terminal(caplog):
-    from kobert_gluon.progress import Progress
+    from kobert_base.progress import Progress
     with caplog.at_level(logging.INFO, logger='kobert_news'):
         for _ in Progress(range(3), desc='classify', unit='rows', log_every=0.0):
             pass

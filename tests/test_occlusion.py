@@ -132,12 +132,12 @@ def test_cluster_modes(tmp_path, mode, tokenizer, kobert_home):
     import mxnet as mx
     from kobert_gluon import model
     from kobert_gluon.predictor import Predictor
-    from kobert_base.architectures import MODEL_CONFIGS
+    from kobert_base.architectures import ARCHITECTURES
     from kobert_news.explain.occlusion import Occlusion
     mx.random.seed(mode)
-    net = model.build_classifier(MODEL_CONFIGS['tiny'], 8, num_clusters=4 if mode == 5 else 0)
+    net = model.build_classifier(ARCHITECTURES['tiny'], 8, num_clusters=4 if mode == 5 else 0)
     path = str(tmp_path / 'm.params')
-    model.save(net, path, {'config': MODEL_CONFIGS['tiny'].to_dict(), 'topics': list(TOPICS), 'mode': mode,
+    model.save(net, path, {'config': ARCHITECTURES['tiny'].to_dict(), 'topics': list(TOPICS), 'mode': mode,
                            'max_len': 64, 'dropout': 0.1, 'vocab': tokenizer.info(),
                            'clusters': {'k': 4, 'encoder': 'use', 'encoder_key': 'use-m3-0.2.1'}},
                np.random.RandomState(0).rand(4, 512).astype(np.float32))

@@ -18,7 +18,7 @@ import sentencepiece as spm
 
 from kobert_base.errors import UserError
 from kobert_base.paths import DEFAULT_WEIGHT
-from kobert_gluon import files, model, weights
+from kobert_gluon import hub, model, weights
 from kobert_gluon.predictor import check_vocab
 from kobert_gluon.tokenizer import KoBERTTokenizer, mapping_md5, tokens_md5
 from tests.conftest import ROOT, YNAT, run_main
@@ -33,7 +33,7 @@ SENTENCE = '한국어 모델을 공유합니다.'
 def spiece_dir(tmp_path_factory, kobert_pair):
     """A KoBERT folder holding only the stand-in .spiece."""
     d = tmp_path_factory.mktemp('spiece')
-    build_standin(kobert_pair, str(d / files.SPIECE))
+    build_standin(kobert_pair, str(d / hub.SPIECE))
     return str(d)
 
 
@@ -55,8 +55,8 @@ def _texts():
 def _spiece_tokenizer(kobert_pair, tmp_path, monkeypatch, **variant):
     """KoBERTTokenizer.load on a folder holding only a variant of the stand-in (its own checksum
     registered for the .spiece name: a variant is not KoBERT's file)."""
-    path = build_standin(kobert_pair, str(tmp_path / files.SPIECE), **variant)
-    monkeypatch.setitem(files.CHECKSUMS, files.SPIECE, files.md5sum(path)[:10])
+    path = build_standin(kobert_pair, str(tmp_path / hub.SPIECE), **variant)
+    monkeypatch.setitem(hub.CHECKSUMS, hub.SPIECE, hub.md5sum(path)[:10])
     return KoBERTTokenizer.load(str(tmp_path))
 
 
@@ -66,19 +66,19 @@ def _default_weight_meta():
 
 
 def test_standin_is_kobert_spiece_byte_for_byte(spiece_dir):
-    """KoBERT publishes the first 10 hex digits of the .spiece's md5 (files.CHECKSUMS) and the
+    """KoBERT publishes the first 10 hex digits of the .spiece's md5 (hub.CHECKSUMS) and the
     stand-in has them; other bytes would, once in 10^12. So its piece order, the special pieces'
     types and the scores are KoBERT's own."""
-    path = os.path.join(spiece_dir, files.SPIECE)
-    assert files.md5sum(path).startswith(files.CHECKSUMS[files.SPIECE])
-    assert files.check(path) == path
+    path = os.path.join(spiece_dir, hub.SPIECE)
+    assert hub.md5sum(path).startswith(hub.CHECKSUMS[hub.SPIECE])
+    assert hub.check(path) == path
 
 
 def test_standin_encodes_real_text_as_the_v01_model(spiece_dir, kobert_pair):
     v01, standin = spm.SentencePieceProcessor(), spm.SentencePieceProcessor()
-    v01.Load(os.path.join(kobert_pair, files.SP_MODEL))
-    standin.Load(os.path.join(spiece_dir, files.SPIECE))
-    with open(os.path.join(kobert_pair, files.VOCAB_JSON), encoding='utf-8') as f:
+    v01.Load(os.path.join(kobert_pair, hub.SP_MODEL))
+    standin.Load(os.path.join(spiece_dir, hub.SPIECE))
+    with open(os.path.join(kobert_pair, hub.VOCAB_JSON), encoding='utf-8') as f:
         json_vocab = nlp.vocab.BERTVocab.from_json(f.read())
     texts = _texts()
     assert len(texts) > 40
@@ -96,7 +96,7 @@ def test_spiece_file_is_used_when_the_pair_is_absent(spiece_dir, pair_tokenizer,
     monkeypatch.delenv('KOBERT_HOME', raising=False)
     monkeypatch.setenv('HOME', str(tmp_path))
     tok = KoBERTTokenizer.load(spiece_dir)
-    assert tok.names == [files.SPIECE]
+    assert tok.names == [hub.SPIECE]
     assert tok.vocab.padding_token == '[PAD]' and tok.pad_id == 1 and len(tok.vocab) == 8002
     assert tok.info()['mapping_md5'] == pair_tokenizer.info()['mapping_md5']
     # The project's pipeline (BERTSPTokenizer) gives the pair's ids, even for special tokens
@@ -138,10 +138,10 @@ def test_other_mapping_is_refused(kobert_pair, tmp_path, monkeypatch, pair_token
 
 def test_renamed_v01_model_is_refused(tmp_path, monkeypatch, kobert_pair):
     """The v0.1 .model under the .spiece name (<unk>, <s>, </s>, ., ▁, ...): other ids, other size."""
-    shutil.copy(os.path.join(kobert_pair, files.SP_MODEL), str(tmp_path / files.SPIECE))
-    monkeypatch.setitem(files.CHECKSUMS, files.SPIECE, files.md5sum(str(tmp_path / files.SPIECE))[:10])
+    shutil.copy(os.path.join(kobert_pair, hub.SP_MODEL), str(tmp_path / hub.SPIECE))
+    monkeypatch.setitem(hub.CHECKSUMS, hub.SPIECE, hub.md5sum(str(tmp_path / hub.SPIECE))[:10])
     tok = KoBERTTokenizer.load(str(tmp_path))
-    with pytest.raises(UserError, match='needs a vocabulary of 8002 tokens; %s has 8004' % files.SPIECE):
+    with pytest.raises(UserError, match='needs a vocabulary of 8002 tokens; %s has 8004' % hub.SPIECE):
         check_vocab(_default_weight_meta(), tok, WEIGHT)
 
 
@@ -156,19 +156,19 @@ def test_users_route_end_to_end(spiece_dir, kobert_pair, tmp_path):
     """main.py with the shipped default weight, on a machine with no KoBERT file: it downloads the
     .spiece from the hub ($KOBERT_HUB_URL, here a loopback server) into ~/kobert and predicts
     exactly what it predicts with the v0.1 pair."""
-    with open(os.path.join(spiece_dir, files.SPIECE), 'rb') as f:
+    with open(os.path.join(spiece_dir, hub.SPIECE), 'rb') as f:
         spiece = f.read()
     home = tmp_path / 'home'
     home.mkdir()
     out = tmp_path / 'spiece.csv'
     cmd = [sys.executable, os.path.join(ROOT, 'main.py'), '--data_path', SAMPLE, '--save_path', str(out),
            '--top_k', '3']
-    with serve({'/legacy/' + files.SPIECE: spiece}) as (base, requested):
+    with serve({'/legacy/' + hub.SPIECE: spiece}) as (base, requested):
         env = _user_env(home, base + 'legacy')  # no trailing slash: hub_url adds it
         r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
         assert r.returncode == 0, r.stderr
-        assert requested == ['/legacy/' + files.SPIECE]
-    assert os.listdir(str(home / 'kobert')) == [files.SPIECE]  # no .part left
+        assert requested == ['/legacy/' + hub.SPIECE]
+    assert os.listdir(str(home / 'kobert')) == [hub.SPIECE]  # no .part left
     pair_out = tmp_path / 'pair.csv'
     p = run_main('--data_path', SAMPLE, '--save_path', pair_out, '--top_k', 3, env_extra={'KOBERT_HOME': kobert_pair})
     assert p.returncode == 0, p.stderr

@@ -5,7 +5,7 @@ import gluonnlp as nlp
 import pytest
 
 from kobert_base.errors import UserError
-from kobert_gluon import files
+from kobert_gluon import hub
 from kobert_gluon.tokenizer import KoBERTTokenizer, mapping_md5, tokens_md5
 from tests.conftest import needs_kobert
 
@@ -51,11 +51,11 @@ def test_max_len_and_long_article(tokenizer):
 
 def test_info_fingerprints_the_mapping(kobert_pair):
     info = KoBERTTokenizer.load(kobert_pair).info()
-    assert info['files'] == [files.SP_MODEL, files.VOCAB_JSON] and info['size'] == 8002
+    assert info['files'] == [hub.SP_MODEL, hub.VOCAB_JSON] and info['size'] == 8002
     assert info['tokens_md5'] == '078cc0e4d125be15fa85d3f307788834'  # what the default weight records
     # Weights record it: a change in how it is computed would refuse them all.
     assert info['mapping_md5'] == '37ae483cf0e1b6d6ffb168d1121e8ff7'
-    other = nlp.vocab.BERTVocab.from_sentencepiece(os.path.join(kobert_pair, files.SP_MODEL), padding_token='[PAD]')
+    other = nlp.vocab.BERTVocab.from_sentencepiece(os.path.join(kobert_pair, hub.SP_MODEL), padding_token='[PAD]')
     assert mapping_md5(other) != info['mapping_md5']
     assert tokens_md5(other, spell_roles=True) != info['tokens_md5']
 
@@ -67,7 +67,7 @@ def test_missing_vocabulary_is_one_clear_line(tmp_path, monkeypatch):
         KoBERTTokenizer.load(str(tmp_path), url_base='http://127.0.0.1:9/')
     message = str(e.value)
     assert '\n' not in message
-    for name in (files.SP_MODEL, files.VOCAB_JSON, files.SPIECE, str(tmp_path)):
+    for name in (hub.SP_MODEL, hub.VOCAB_JSON, hub.SPIECE, str(tmp_path)):
         assert name in message
 
 

@@ -240,9 +240,9 @@ def test_each_update_uses_the_rate_of_its_step(tmp_path, kobert_home):
 
 def _params_and_batches(tokenizer, dropout=0.0):
     from kobert_gluon import model
-    from kobert_base.architectures import MODEL_CONFIGS
+    from kobert_base.architectures import ARCHITECTURES
     mx.random.seed(5)
-    net = model.build_classifier(MODEL_CONFIGS['tiny'], 8, dropout=dropout)
+    net = model.build_classifier(ARCHITECTURES['tiny'], 8, dropout=dropout)
     texts = ['손흥민 시즌 10호골', '한국은행 기준금리 동결', '국회 본회의 통과', '삼성전자 반도체 양산']
     ids = mx.nd.array([list(tokenizer.encode(t, 8)) + [1] * (8 - len(tokenizer.encode(t, 8))) for t in texts])
     valid = mx.nd.array([len(tokenizer.encode(t, 8)) for t in texts])

@@ -47,7 +47,7 @@ def installed(tmp_path_factory):
 def test_wheel_holds_one_package_its_weight_licence_and_attribution(installed):
     names = zipfile.ZipFile(installed[1]).namelist()
     tops = {n.split('/')[0] for n in names if not n.startswith('kobert_news-')}
-    assert tops == {'kobert_news', 'kobert_gluon', 'preprocess'}
+    assert tops == {'kobert_base', 'kobert_news', 'kobert_gluon', 'preprocess'}
     assert 'kobert_news/weights/kobert-news-small-ynat.pth' in names
     meta = [n for n in names if n.endswith('.dist-info/METADATA')][0]
     text = zipfile.ZipFile(installed[1]).read(meta).decode('utf-8')

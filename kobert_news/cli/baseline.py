@@ -58,7 +58,7 @@ def main(argv=None):
     text = json.dumps(baseline(cfg), indent=2)
     print(text)
     if out.save_path:
-        from kobert_gluon.atomic import atomic_write_text
+        from kobert_base.atomic import atomic_write_text
         atomic_write_text(out.save_path, text + '\n')
 
 

@@ -34,7 +34,7 @@ def main(argv=None):
     if argv and argv[0] in ('list', 'clear'):
         argv = ['--action', argv[0]] + argv[1:]
     a, = parse(__doc__, [CacheArgs], argv)
-    from kobert_gluon.cache import entries
+    from kobert_gluon.cache_entries import entries
     root = a.root or cache_root()
     found, others = entries(root, [a.kind] if a.kind else KINDS)
     mb = sum(s for _, _, s in found) / 1e6

@@ -14,7 +14,7 @@ from dataclasses import MISSING, fields, is_dataclass
 
 from kobert_base.errors import UserError
 from kobert_base.paths import CHECKOUT_DIR, PACKAGE_DIR
-from kobert_base.options import flag_meta, help_text
+from kobert_base.flags import flag_meta, help_text
 
 # Files of a run directory that train.py writes and kobert-news record reads: no other command writes them.
 RUN_FILES = ('train_config.json', 'metrics.json', 'best.json', 'predictions.csv', 'model.params', 'model.json',
@@ -133,7 +133,7 @@ def _protected(real):
 def guard_outputs(outputs, inputs=()):
     """Refuse outputs that would land on an input or on a file the project needs, however the path is
     spelled (relative, absolute, '..', links), and outputs that cannot be written; before any work."""
-    from kobert_gluon.atomic import check_writable
+    from kobert_base.atomic import check_writable
     ins = {_real(p): p for p in inputs if p}
     for out in outputs:
         if not out:

@@ -100,7 +100,7 @@ def output_format(cfg):
 
 
 def write(results, cfg, details=''):
-    from kobert_gluon.atomic import atomic_write_text
+    from kobert_base.atomic import atomic_write_text
     if output_format(cfg) == 'json':
         text = json.dumps(results, ensure_ascii=False, indent=1) + '\n'
     else:

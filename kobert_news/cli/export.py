@@ -34,15 +34,15 @@ class ExportArgs(Options):
 def main(argv=None):
     a, w, shape, files, out, ow = parse(__doc__, [ExportArgs, WeightArgs, ShapeArgs, FilesArgs, OutputDirArgs,
                                                    OverwriteArgs], argv)
-    from kobert_gluon import hf
-    from kobert_news.pipeline import resolve_weight
+    from kobert_gluon.export import hf
+    from kobert_base.paths import resolve_weight
     if not out.output_dir:
         raise UserError('give the folder to create with --output_dir')
     weight = resolve_weight(w.gluon_weight_path)
     guard_folder(out.output_dir)
     then = None
     if a.to == 'onnx':
-        from kobert_gluon import onnx_export
+        from kobert_gluon.export import onnx_export
         from kobert_gluon.weights import read_meta, weight_md5
         meta = read_meta(weight)
         onnx_export.check(meta)  # a mode the deploy path cannot run is refused before any work

@@ -49,7 +49,7 @@ def check_command(command):
 def main(argv=None):
     flags, command = split_command(list(sys.argv[1:] if argv is None else argv))
     args, = parse(__doc__, [LaunchArgs], flags)
-    from kobert_gluon.launch import launch
+    from kobert_gluon.dist_launch import launch
     code = launch(check_command(command), args.workers, args.servers, port=args.scheduler_port)
     return 128 - code if code < 0 else code  # killed by a signal: the shell's convention
 

@@ -30,8 +30,9 @@ def main(argv=None):
 
 
 def predict_csv(cfg, out=None):
-    from kobert_news.pipeline import WINDOW, CsvWriter, Pipeline, model_files
-    from kobert_gluon.progress import Progress
+    from kobert_news.output_csv import CsvWriter
+    from kobert_news.pipeline import WINDOW, Pipeline, model_files
+    from kobert_base.progress import Progress
     from preprocess import read_csv
 
     data = cfg.data_path or sample_csv()

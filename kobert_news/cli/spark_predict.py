@@ -63,7 +63,7 @@ class SparkPredictConfig(ModelDirArgs, ColumnArgs, ShapeArgs, InferenceArgs):
 
 def main(argv=None):
     job, cfg = parse(__doc__, [SparkArgs, SparkPredictConfig], argv)
-    from kobert_news.spark import classify
+    from kobert_news.spark.job import classify
     from kobert_news.spark.inputs import local_path
     folder = local_path(job.output)
     if folder:

@@ -13,7 +13,7 @@ import numpy as np
 from kobert_base.errors import UserError
 from kobert_base.modes import CLUSTER_MODES
 from kobert_base import export_folder as folder_lib
-from preprocess.reading import assign, prefixes, weight_max_len
+from preprocess.reading import ArticleReader, assign, prefixes, weight_max_len
 
 log = logging.getLogger('kobert_news.onnx')
 
@@ -28,7 +28,7 @@ def _runtime():
     return onnxruntime, tokenizers
 
 
-class OnnxEngine:
+class OnnxEngine(ArticleReader):
     """Topic probabilities of articles' mode text, from an export folder's model.onnx (fp32) or
     model_int8.onnx (int8)."""
 
@@ -97,7 +97,7 @@ class OnnxEngine:
         order = np.argsort([len(x) for x in ids], kind='stable')
         starts = range(0, len(order), self.batch_size)
         if progress:
-            from kobert_gluon.progress import Progress
+            from kobert_base.progress import Progress
             starts = Progress(starts, desc='predict', unit='batch')
         for start in starts:
             rows = order[start:start + self.batch_size]
@@ -134,20 +134,6 @@ class OnnxEngine:
     def special_ids(self):
         """{'cls', 'sep', 'pad', 'mask'} -> token id."""
         return {k: self.tokenizer.token_to_id('[%s]' % k.upper()) for k in ('cls', 'sep', 'pad', 'mask')}
-
-    def place(self, texts):
-        """Modes 4 and 5: (model texts, cluster ids) of articles, from the export's centroids."""
-        from preprocess import with_cluster
-        ids = self.placer.place(texts)
-        return (with_cluster(texts, ids) if self.mode == 4 else list(texts)), ids
-
-    def predict_articles(self, texts, progress=False):
-        """(probabilities, cluster ids or None) for articles' mode text; modes 4 and 5 place the
-        articles in the weight's clusters here."""
-        if self.mode in CLUSTER_MODES:
-            model_texts, ids = self.place(texts)
-            return self.predict_proba(model_texts, progress, clusters=ids if self.mode == 5 else None), ids
-        return self.predict_proba(texts, progress), None
 
 
 def session_options(ort, threads=None):

@@ -71,8 +71,8 @@ def for_engine(engine, method=None):
     if method == EXPLAIN_METHODS[0]:
         from kobert_news.explain.occlusion import Occlusion
         return Explainer(method, Occlusion(engine))
-    from kobert_gluon.attribution import Explainer as Gradients
-    return Explainer(method, Gradients.from_predictor(engine))
+    from kobert_gluon.attribution import IntegratedGradients
+    return Explainer(method, IntegratedGradients.from_predictor(engine))
 
 
 def load(cfg):
@@ -83,7 +83,8 @@ def load(cfg):
         from kobert_news.engines.onnx import OnnxEngine
         check_method(cfg.method, onnx=True)
         return for_engine(OnnxEngine.load(cfg.model_dir, 'fp32', cfg.max_len, cfg.batch_size), cfg.method)
-    from kobert_news.pipeline import gluon, resolve_weight
+    from kobert_base.paths import resolve_weight
+    from kobert_news.pipeline import gluon
     method = check_method(cfg.method, onnx=False)
     predictor_lib, _ = gluon()
     weight = resolve_weight(cfg.gluon_weight_path)
@@ -91,7 +92,7 @@ def load(cfg):
         engine = predictor_lib.Predictor.from_weight(weight, cfg.kobert_dir, cfg.max_len, cfg.batch_size,
                                                      cache_dir=cfg.cache_dir)
         return for_engine(engine, method)
-    from kobert_gluon.attribution import Explainer as Gradients
-    return Explainer(method, Gradients.from_weight(weight, cfg.kobert_dir, cfg.max_len, cfg.batch_size,
+    from kobert_gluon.attribution import IntegratedGradients
+    return Explainer(method, IntegratedGradients.from_weight(weight, cfg.kobert_dir, cfg.max_len, cfg.batch_size,
                                                    cfg.cache_dir))
 

@@ -98,7 +98,7 @@ class Occlusion:
         out = [None] * len(texts)
         starts = range(0, len(rows), GROUP)
         if progress:
-            from kobert_gluon.progress import Progress
+            from kobert_base.progress import Progress
             starts = Progress(starts, desc='explain', unit='group of %d' % GROUP)
         for start in starts:
             group = rows[start:start + GROUP]

@@ -6,7 +6,7 @@ import pandas as pd
 from sklearn.metrics import normalized_mutual_info_score
 
 from kobert_gluon import clusters as clusters_lib
-from kobert_gluon.atomic import atomic_path, atomic_write_text
+from kobert_base.atomic import atomic_path, atomic_write_text
 from kobert_base.errors import UserError
 from kobert_base.topics import TOPICS
 from kobert_news.reports import figures

@@ -9,7 +9,7 @@ import os
 import numpy as np
 import pandas as pd
 
-from kobert_gluon.atomic import atomic_write_text
+from kobert_base.atomic import atomic_write_text
 from kobert_base.errors import UserError
 from kobert_base.paths import CHECKOUT_DIR, PACKAGE_DIR
 from kobert_base.topics import TOPICS

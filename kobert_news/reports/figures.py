@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 from matplotlib import font_manager, ft2font  # noqa: E402
 
 from kobert_base.topics import TOPICS_KO  # noqa: E402
-from kobert_gluon.atomic import atomic_path  # noqa: E402
+from kobert_base.atomic import atomic_path  # noqa: E402
 
 log = logging.getLogger('kobert_news.figures')
 _FONT = {}

@@ -77,7 +77,7 @@ def web_font():
 
 def write_web_font(path=WEB_FONT):
     """Write web_font() where the web app serves it from (after a change of the font's package)."""
-    from kobert_gluon.atomic import atomic_path
+    from kobert_base.atomic import atomic_path
     data = web_font()
     if data is None:
         raise RuntimeError('no Hangul font to write: pip install koreanize-matplotlib fonttools')

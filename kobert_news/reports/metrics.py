@@ -5,7 +5,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, f1_score
 
-from kobert_gluon.atomic import atomic_path, atomic_write_text
+from kobert_base.atomic import atomic_path, atomic_write_text
+from kobert_news.output_csv import FLOAT_FORMAT
 
 
 def present_topics(topics, y_true, y_pred):
@@ -76,4 +77,4 @@ def write_evaluation(output_dir, frame, y_true, probs, topics, top_k=3):
 
 def _csv(frame, path, **kw):
     with atomic_path(path) as tmp:
-        frame.to_csv(tmp, encoding='utf-8-sig', float_format='%.6f', **kw)
+        frame.to_csv(tmp, encoding='utf-8-sig', float_format=FLOAT_FORMAT, **kw)

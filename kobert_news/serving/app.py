@@ -1,7 +1,7 @@
 """The FastAPI app: create_app(service, limits). The classifier's routes are registered in
-add_routes, /explain in kobert_news.serving.explain, the page (kobert_news/web, at /) in
+add_routes, /explain in kobert_news.serving.explain_route, the page (kobert_news/web, at /) in
 kobert_news.serving.web. A new route that needs the model runs its work in the worker thread:
-service.batcher.call(fn) gives a Future of fn(), and kobert_news.serving.work.answer(request,
+service.queue.call(fn) gives a Future of fn(), and kobert_news.serving.work.answer(request,
 future) awaits it (None if the client has gone).
 
 API docs (/docs, /redoc) come from fastapi-offline, which serves Swagger UI and ReDoc from the
@@ -26,7 +26,7 @@ from kobert_base.errors import UserError
 from kobert_base.modes import MODES
 from kobert_base.topics import TOPICS
 from kobert_news.serving.errors import HANDLERS, RETRY_AFTER, check_count, error
-from kobert_news.serving.explain import add_explain
+from kobert_news.serving.explain_route import add_explain
 from kobert_news.serving.guard import Guard, Stopping
 from kobert_news.serving.schemas import FAILURES, Error, PredictRequest, PredictResponse
 from kobert_news.serving.web import add_web
@@ -178,7 +178,7 @@ def _check_columns(frame, processor, name):
 
 def _csv_bytes(frame, path):
     """main.py's bytes for the frame: written by its own writer (kobert_news.pipeline.CsvWriter)."""
-    from kobert_news.pipeline import write_csv
+    from kobert_news.output_csv import write_csv
     write_csv(frame, path)
     with open(path, 'rb') as f:
         return f.read()

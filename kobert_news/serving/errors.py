@@ -6,9 +6,12 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 
 from kobert_base.errors import UserError
-from kobert_news.serving.batcher import Closed, QueueFull
+from kobert_news.serving.request_queue import Closed, QueueFull
 
-RETRY_AFTER = '1'  # seconds: a queue drains, and a small model loads, within about that
+# Retry-After, in seconds: a queue drains, and a small model loads, within about the first; the
+# second is about one explanation of a few headlines (the server explains one request at a time).
+RETRY_AFTER = '1'
+EXPLAIN_RETRY_AFTER = '5'
 
 
 def error(code, message, headers=None, **extra):

@@ -68,7 +68,7 @@ class ExplainRequest(BaseModel):
                                    "--max_explain_steps); occlusion takes none")
 
 
-class Explanation(BaseModel):
+class ArticleExplanation(BaseModel):
     text: str = Field(..., description="the model's text for the weight's mode")
     topic: Optional[str] = Field(..., description='the most likely topic; null when the article has no text')
     probability: Optional[float]
@@ -91,7 +91,7 @@ class ExplainResponse(BaseModel):
     model: ModelInfo
     method: str = Field(..., description="occlusion (an export folder's) or integrated_gradients (a weight file's)")
     steps: Optional[int] = Field(..., description='integrated gradients: the points on the path; occlusion: null')
-    explanations: List[Explanation]
+    explanations: List[ArticleExplanation]
 
 
 class Error(BaseModel):

@@ -10,7 +10,7 @@ import threading
 from kobert_news.api import Classifier
 from kobert_base.paths import sample_csv
 from kobert_base.topics import untrained_note
-from kobert_news.serving.batcher import Batcher
+from kobert_news.serving.request_queue import RequestQueue
 
 log = logging.getLogger('kobert_news.serve')
 STATS = ('accepted', 'answered', 'failed', 'dropped', 'rejected', 'batches', 'items', 'errors')
@@ -23,7 +23,7 @@ class Service:
         """cfg: a PredictConfig (model_dir, or weight, precision, calib_path, kobert_dir, cache_dir;
         max_len, batch_size; top_k is the default of requests that give none)."""
         self.cfg = cfg
-        self.batcher = Batcher(self._classify, max_batch, max_wait_ms / 1000.0, max_queue, load=self._load)
+        self.queue = RequestQueue(self._classify, max_batch, max_wait_ms / 1000.0, max_queue, load=self._load)
         self.settings = {'max_batch': max_batch, 'max_wait_ms': max_wait_ms, 'max_queue': max_queue,
                          'batch_size': cfg.batch_size, 'top_k': cfg.top_k or 1}
         self.pipeline = None
@@ -36,20 +36,20 @@ class Service:
         self.on_failure = None  # called in the worker thread when loading fails
 
     def start(self):
-        self.batcher.start()
+        self.queue.start()
 
     def close(self):
         """Answer every accepted request, then end the worker. Before the model is ready nothing can
         have been accepted: the loading is not waited for (the thread ends with the process)."""
-        self.batcher.close(timeout=None if self.ready.is_set() else 0)
+        self.queue.close(timeout=None if self.ready.is_set() else 0)
 
     @property
     def error(self):
-        return self.batcher.error
+        return self.queue.error
 
     @property
     def stats(self):
-        return {k: self.batcher.stats[k] for k in STATS}
+        return {k: self.queue.stats[k] for k in STATS}
 
     # ------------------------------------------------------------ in the worker thread
 
@@ -63,7 +63,8 @@ class Service:
 
     def _load_pipeline(self):
         from kobert_news.explain import check_method, is_onnx
-        from kobert_news.pipeline import WINDOW, Pipeline, resolve_weight
+        from kobert_base.paths import resolve_weight
+        from kobert_news.pipeline import WINDOW, Pipeline
         from preprocess import read_csv
 
         cfg = self.cfg
@@ -107,14 +108,14 @@ class Service:
 
     def _classify(self, articles):
         """The Prediction (kobert_news.pipeline) of a batch of articles from one or several requests:
-        the batcher answers each request its slice."""
+        the queue answers each request its slice."""
         return self.pipeline.predict_articles(articles)
 
     # ------------------------------------------------------------ what the app calls
 
     def submit(self, articles):
         """A Future of _classify's results for the articles (raises QueueFull or Closed)."""
-        return self.batcher.submit(articles)
+        return self.queue.submit(articles)
 
     def submit_frame(self, frame, source, top_k=None, first_record=1):
         """A Future of (frame with main.py's output columns, Prediction): Pipeline.predict_frame, run
@@ -122,9 +123,9 @@ class Service:
         source from first_record on, a whole number of windows)."""
         from kobert_news.pipeline import Pipeline
         pipeline = Pipeline(self.pipeline.predictor, self.pipeline.processor, top_k or self.cfg.top_k)
-        return self.batcher.call(lambda: pipeline.predict_frame(frame, source, first_record=first_record))
+        return self.queue.call(lambda: pipeline.predict_frame(frame, source, first_record=first_record))
 
     def submit_explain(self, article, target, steps):
         """A Future of Classifier.explain([article], target, steps) by the engine's method, run alone in
         the worker."""
-        return self.batcher.call(lambda: self.classifier.explain([article], target, steps, method=self.explain_method))
+        return self.queue.call(lambda: self.classifier.explain([article], target, steps, method=self.explain_method))

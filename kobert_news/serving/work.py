@@ -1,6 +1,6 @@
 """How a route hands work to the model thread and waits for it: ready(request) is the app's
 service once its model is loaded (else 503), and answer(request, future) awaits a Future from the
-service's worker (service.batcher.call(fn) or .submit(items)), or gives None if the client goes.
+service's worker (service.queue.call(fn) or .submit(items)), or gives None if the client goes.
 
 answer() keeps the counts of what became of each request the worker accepted: answered (its
 result came), failed (its work raised) or dropped (its client left, or the server gave up on it);
@@ -9,7 +9,7 @@ import asyncio
 
 from starlette.exceptions import HTTPException
 
-from kobert_news.serving.batcher import Closed
+from kobert_news.serving.request_queue import Closed
 from kobert_news.serving.errors import RETRY_AFTER
 
 GONE = 499  # the client closed the connection before its answer (nobody reads this status)
@@ -39,7 +39,7 @@ async def answer(request, future):
         if not result.done():
             result.cancel()  # cancels the job too (asyncio passes it on)
         gone.cancel()
-        request.app.state.service.batcher.stats[outcome] += 1
+        request.app.state.service.queue.stats[outcome] += 1
     return None if outcome == 'dropped' else result.result()
 
 

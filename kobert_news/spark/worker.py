@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from kobert_news.output_csv import FLOAT_FORMAT
+
 _PIPELINES = {}  # Job.key -> Pipeline, in each executor's Python worker
 
 
@@ -44,7 +46,7 @@ def pipeline(job):
 def csv_text(df, header):
     """df as main.py writes it (CsvWriter: UTF-8 with a BOM at the file's start, probabilities with 6
     decimals), less the last line break, which Spark's text writer adds."""
-    text = df.to_csv(index=False, header=header, float_format='%.6f')
+    text = df.to_csv(index=False, header=header, float_format=FLOAT_FORMAT)
     return ('\ufeff' if header else '') + text[:-1]
 
 

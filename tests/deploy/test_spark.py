@@ -104,7 +104,7 @@ def inputs(tmp_path_factory, default_export):
 
 
 def test_spark_gives_the_batch_commands_topics_once_per_row(spark, inputs, default_export, tmp_path):
-    from kobert_news.spark import classify
+    from kobert_news.spark.job import classify
     bom, cp949, expected = inputs
     out = tmp_path / 'csv'
     counts = classify(PredictConfig(model_dir=default_export), str(bom), str(out), partitions=4, batch_rows=64,

@@ -24,10 +24,10 @@ class QueueFull(Exception):
 
 
 class Closed(Exception):
-    """The batcher is stopping, or its model failed to load."""
+    """The queue is stopping, or its model failed to load."""
 
 
-class Job:
+class Queued:
     """A request: its items (run with other requests' items), or a function run alone (solo)."""
     __slots__ = ('items', 'solo', 'future')
 
@@ -35,7 +35,7 @@ class Job:
         self.items, self.solo, self.future = items, solo, Future()
 
 
-class Batcher:
+class RequestQueue:
     def __init__(self, run, max_batch=32, max_wait=0.005, max_queue=128, load=None):
         """run(items) -> one result per item, in order; load() runs first. Both run in the worker
         thread, and nothing else there runs at the same time."""
@@ -54,11 +54,11 @@ class Batcher:
 
     def submit(self, items):
         """A Future of the items' results (a list). Raises QueueFull, or Closed."""
-        return self._put(Job(items=list(items)))
+        return self._put(Queued(items=list(items)))
 
     def call(self, fn):
         """A Future of fn(), run alone in the worker thread (a whole CSV, or any other model work)."""
-        return self._put(Job(solo=fn))
+        return self._put(Queued(solo=fn))
 
     def _put(self, job):
         with self._cond:

@@ -1,10 +1,10 @@
 """The PyTorch side of the export, run by .venv-hf's Python (torch, transformers, onnx,
 onnxruntime), never imported by the project (no mxnet there, no Python 3.7 here).
 
-    python kobert_gluon/torch_side.py onnx HF_DIR OUT.onnx [--int8 OUT_INT8.onnx]
-    python kobert_gluon/torch_side.py bin2safetensors pytorch_model.bin model.safetensors
-    python kobert_gluon/torch_side.py predict DIR TEXTS.json OUT.npz [--onnx FILE]... [--clusters IDS.json]
-    python kobert_gluon/torch_side.py tokenize DIR TEXTS.json
+    python kobert_gluon/export/torch_worker.py onnx HF_DIR OUT.onnx [--int8 OUT_INT8.onnx]
+    python kobert_gluon/export/torch_worker.py bin2safetensors pytorch_model.bin model.safetensors
+    python kobert_gluon/export/torch_worker.py predict DIR TEXTS.json OUT.npz [--onnx FILE]... [--clusters IDS.json]
+    python kobert_gluon/export/torch_worker.py tokenize DIR TEXTS.json
 
 An exported folder is read exactly as a user would: AutoTokenizer, AutoModelForSequenceClassification,
 onnxruntime.InferenceSession. Errors: one line 'error: ...' and exit status 2.

@@ -13,11 +13,9 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
 
 from kobert_news.explain import INTEGRATED_GRADIENTS
-from kobert_news.serving.errors import check_count, error
+from kobert_news.serving.errors import EXPLAIN_RETRY_AFTER, check_count, error
 from kobert_news.serving.schemas import FAILURES, ExplainRequest, ExplainResponse
 from kobert_news.serving.work import GONE, answer, ready
-
-RETRY_AFTER = '5'  # seconds: about one explanation of a few headlines
 
 
 def add_explain(app):
@@ -34,7 +32,7 @@ def add_explain(app):
         service = ready(request)
         if app.state.explaining:
             raise HTTPException(503, 'the server is busy with another explanation: try again shortly',
-                                headers={'Retry-After': RETRY_AFTER})
+                                headers={'Retry-After': EXPLAIN_RETRY_AFTER})
         app.state.explaining = True
         try:
             found = []

