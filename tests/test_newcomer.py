@@ -1,5 +1,6 @@
 """What a newcomer meets following the README: errors that name the flag and the fix, quiet logs,
 progress on every wait, defaults that keep the committed record as it is."""
+import glob
 import logging
 import os
 import subprocess
@@ -71,11 +72,13 @@ def test_make_default_weight_says_where_the_headlines_go(tmp_path):
 
 
 def test_each_readme_flag_table_lists_a_flag_once():
-    """A flag listed twice in one table (main.py's had --chunk_rows twice) reads as two flags."""
-    with open(os.path.join(ROOT, 'README.md'), encoding='utf-8') as f:
-        blocks = f.read().split('\n\n')
-    tables = [b for b in blocks if b.lstrip().startswith('| flag |')]
+    """A flag listed twice in one table (main.py's had --chunk_rows twice) reads as two flags: in the
+    README and in every page of docs/."""
+    tables = []
+    for page in [os.path.join(ROOT, 'README.md')] + sorted(glob.glob(os.path.join(ROOT, 'docs', '*.md'))):
+        with open(page, encoding='utf-8') as f:
+            tables += [(page, b) for b in f.read().split('\n\n') if b.lstrip().startswith('| flag |')]
     assert len(tables) >= 4
-    for table in tables:
+    for page, table in tables:
         flags = [flag.strip() for row in table.splitlines()[2:] for flag in row.split('|')[1].replace('`', '').split(',')]
-        assert len(flags) == len(set(flags)), sorted(f for f in flags if flags.count(f) > 1)
+        assert len(flags) == len(set(flags)), (os.path.relpath(page, ROOT), sorted(f for f in flags if flags.count(f) > 1))
