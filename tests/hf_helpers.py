@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import ROOT, YNAT
 
-TORCH_SIDE = os.path.join(ROOT, 'kobert_gluon', 'export', 'torch_worker.py')
+TORCH_WORKER = os.path.join(ROOT, 'kobert_gluon', 'export', 'torch_worker.py')
 
 
 @pytest.fixture(scope='session')
@@ -23,8 +23,8 @@ def hf_python():
     return os.path.join(ROOT, '.venv-hf', 'bin', 'python')
 
 
-def torch_side(python, *args):
-    r = subprocess.run([python, TORCH_SIDE] + [str(a) for a in args], capture_output=True, text=True, timeout=900)
+def torch_worker(python, *args):
+    r = subprocess.run([python, TORCH_WORKER] + [str(a) for a in args], capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stderr[-3000:]
     return r.stdout
 
@@ -40,7 +40,7 @@ def hf_predict(python, tmp_path, model_dir, texts, onnx=(), clusters=None):
     if clusters is not None:
         (tmp_path / 'clusters.json').write_text(json.dumps([int(c) for c in clusters]))
         args += ['--clusters', tmp_path / 'clusters.json']
-    torch_side(python, *args)
+    torch_worker(python, *args)
     with np.load(str(out)) as f:
         return dict(f)
 
@@ -48,14 +48,14 @@ def hf_predict(python, tmp_path, model_dir, texts, onnx=(), clusters=None):
 def to_onnx(python, hf_dir):
     """model.onnx in the transformers folder itself, as kobert-news export --to onnx makes it."""
     path = os.path.join(hf_dir, 'model.onnx')
-    torch_side(python, 'onnx', hf_dir, path)
+    torch_worker(python, 'onnx', hf_dir, path)
     return path
 
 
 def hf_tokenize(python, tmp_path, model_dir, texts):
     src = tmp_path / 'tokenize.json'
     src.write_text(json.dumps(list(texts), ensure_ascii=False), encoding='utf-8')
-    return json.loads(torch_side(python, 'tokenize', model_dir, src))
+    return json.loads(torch_worker(python, 'tokenize', model_dir, src))
 
 
 def ynat_titles():

@@ -3,7 +3,7 @@
 // the user or the server goes into the page as text (textContent), never as HTML.
 'use strict';
 (function () {
-  // Topic ids and their Korean names, as kobert_news.config.TOPICS_KO has them.
+  // Topic ids and their Korean names, as kobert_base.topics.TOPICS_KO has them.
   const TOPICS_KO = {
     international: '세계', economy: '경제', society: '사회', sport: '스포츠', it: 'IT과학',
     politics: '정치', entertain: '연예', culture: '생활문화',
