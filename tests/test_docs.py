@@ -232,3 +232,22 @@ def test_the_check_finds_a_misspelt_flag_an_unknown_command_and_a_stale_script()
     assert not problems('python -m kobert_news evaluate --run_dir runs/x --output_dir=eval/', sys.executable)
     spans = list(inline_commands('the folds (`kobert-news baseline --fold 5`), every command (`kobert-news <command>`)'))
     assert spans == ['kobert-news baseline --fold 5'] and problems(spans[0], sys.executable)
+
+
+PROJECT_PATH = re.compile(r'(?<![\w/.-])((?:kobert_base|kobert_news|kobert_gluon|preprocess|tests|bench|weights|data|docs)'
+                          r'/[\w/.-]*\w\.(?:py|md|js|html|css|csv|json|png|woff))\b')
+
+
+def named_paths(text):
+    return set(PROJECT_PATH.findall(text))
+
+
+def test_every_file_of_the_project_the_pages_name_exists():
+    """A page that names a module by its path (kobert_gluon/export/hf_tokenizer.py) names one that is there:
+    after a file moves, its old path in the docs is caught here."""
+    missing = ['%s: %s' % (os.path.relpath(page, ROOT), path)
+               for page in pages() + [os.path.join(ROOT, 'bench', 'README.md')]
+               for path in sorted(named_paths(read(page))) if not os.path.exists(os.path.join(ROOT, path))]
+    assert not missing, '\n'.join(missing)
+    assert named_paths('see kobert_gluon/files.py and `tests/deploy/x.py`, not a/kobert_news/y.py') == {
+        'kobert_gluon/files.py', 'tests/deploy/x.py'}

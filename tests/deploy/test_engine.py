@@ -30,7 +30,7 @@ def ynat_outputs(default_export, ynat, tmp_path_factory):
 def test_fp32_gives_main_pys_topics_on_every_headline(ynat_outputs, default_export):
     """Topics equal on all 6,108; probabilities within 1e-4 on every headline whose tokens are the
     Gluon tokenizer's. One headline ('B→CCC') is an exact unigram tie that sentencepiece (float32
-    sums) and tokenizers (float64) break differently (kobert_gluon/hf_tokenizer.py): other token ids."""
+    sums) and tokenizers (float64) break differently (kobert_gluon/export/hf_tokenizer.py): other token ids."""
     gluon, fp32, _ = ynat_outputs
     assert len(fp32) == len(gluon) == 6108
     assert (fp32['predicted'] == gluon['predicted']).all()
