@@ -20,7 +20,7 @@ import kobert_gluon  # noqa: E402,F401
 from sklearn.metrics import accuracy_score, f1_score  # noqa: E402
 
 from kobert_base.architectures import PRECISIONS  # noqa: E402
-from kobert_base.options import DataConfig  # noqa: E402
+from kobert_base.options import DataOptions  # noqa: E402
 from kobert_gluon.predictor import Predictor  # noqa: E402
 from preprocess import fold_indices, load_data, read_labelled  # noqa: E402
 
@@ -29,7 +29,7 @@ def held_out(run_dir, fold):
     """(texts, labels, default weight) of the rows the run's weight (or its fold k's) did not train on."""
     with open(os.path.join(run_dir, 'train_config.json'), encoding='utf-8') as f:
         saved = json.load(f)
-    cfg = DataConfig(**{k: v for k, v in saved.items() if k in DataConfig.__dataclass_fields__})
+    cfg = DataOptions(**{k: v for k, v in saved.items() if k in DataOptions.__dataclass_fields__})
     if not fold:
         _, rows = load_data(cfg, saved.get('base_mode', 3))
         return rows.texts, rows.labels, os.path.join(run_dir, 'model.params')

@@ -23,10 +23,10 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 
 from kobert_base.errors import UserError  # noqa: E402
-from kobert_base.options import TrainConfig  # noqa: E402
+from kobert_base.options import TrainOptions  # noqa: E402
 from common import cpu_name  # noqa: E402  (bench/common.py)
 
-# Recipe flags passed identically to both trainers (defaults: the project's TrainConfig).
+# Recipe flags passed identically to both trainers (defaults: the project's TrainOptions).
 RECIPE = ('max_len', 'batch_size', 'epochs', 'lr', 'epsilon', 'weight_decay', 'warmup_ratio', 'accumulate',
           'max_grad_norm', 'dropout', 'patience', 'early_stop', 'num_buckets')
 
@@ -48,7 +48,7 @@ def prepare(a, work):
     paths = {name: os.path.join(work, name + '.csv') for name in ('train', 'eval')}
     df.iloc[train_idx].to_csv(paths['train'], index=False)
     df.iloc[eval_idx].to_csv(paths['eval'], index=False)
-    cfg = TrainConfig(data_path=paths['train'], eval_path=paths['eval'], mode=a.mode)
+    cfg = TrainOptions(data_path=paths['train'], eval_path=paths['eval'], mode=a.mode)
     train, evaluation = load_data(cfg)
     for name, data in (('train', train), ('eval', evaluation)):
         with open(os.path.join(work, name + '.json'), 'w', encoding='utf-8') as f:
@@ -115,7 +115,7 @@ def table(results, a, sizes, hf_python):
 
 
 def main(argv=None):
-    defaults = TrainConfig(data_path='-')
+    defaults = TrainOptions(data_path='-')
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--data_path', required=True)
     p.add_argument('--output', default=os.path.join('experiments', 'frameworks.md'))

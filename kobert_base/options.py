@@ -211,12 +211,12 @@ DEVICE_OPTIONS = tuple(f.name for f in fields(DeviceArgs))
 # ---------------------------------------------------------------- what each job reads
 
 @dataclass
-class DataConfig(InputArgs, SplitArgs):
+class DataOptions(InputArgs, SplitArgs):
     """Labelled data and its split: training, the baseline, the cluster report, the record."""
 
 
 @dataclass
-class TrainConfig(InputArgs, ShapeArgs, FilesArgs, SplitArgs, ClusterArgs, RecipeArgs, OutputDirArgs, DeviceArgs):
+class TrainOptions(InputArgs, ShapeArgs, FilesArgs, SplitArgs, ClusterArgs, RecipeArgs, OutputDirArgs, DeviceArgs):
     """A training run (train_config.json)."""
 
     def check_train(self):
@@ -250,6 +250,6 @@ class StreamArgs(Options):
 
 
 @dataclass
-class PredictConfig(WeightArgs, ModelDirArgs, InputArgs, ShapeArgs, FilesArgs, InferenceArgs, OutputArgs,
+class PredictOptions(WeightArgs, ModelDirArgs, InputArgs, ShapeArgs, FilesArgs, InferenceArgs, OutputArgs,
                     StreamArgs):
     """A prediction job (main.py)."""

@@ -140,7 +140,7 @@ def failed(devices, exc):
 
 
 def check(cfg):
-    """The contexts of a TrainConfig, after the checks that need no work: GPUs that exist, and for
+    """The contexts of a TrainOptions, after the checks that need no work: GPUs that exist, and for
     dist_* the parameter server's environment. Raises UserError."""
     ids = cfg.gpu_ids()
     if ids:
@@ -163,7 +163,7 @@ def check(cfg):
 
 
 def from_config(cfg, contexts=None):
-    """The Devices of a TrainConfig: its contexts (check's, if not given), and for dist_* its kvstore
+    """The Devices of a TrainOptions: its contexts (check's, if not given), and for dist_* its kvstore
     (this joins the workers)."""
     contexts = contexts or check(cfg)
     if not cfg.distributed:

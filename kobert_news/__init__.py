@@ -12,7 +12,7 @@ __version__ = '0.2.0'
 
 def load(weight_path=None, precision='fp32', **options):
     """A Classifier for a weight file (default: the shipped weight), or with model_dir=D for an export
-    folder (kobert-news export --to onnx). options: any field of kobert_base.options.PredictConfig (model_dir,
+    folder (kobert-news export --to onnx). options: any field of kobert_base.options.PredictOptions (model_dir,
     kobert_dir, max_len, batch_size, cache_dir, calib_path, ...)."""
     from kobert_news.api import Classifier
     return Classifier.load(weight_path, precision=precision, **options)

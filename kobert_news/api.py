@@ -3,7 +3,7 @@ service calls."""
 import numpy as np
 
 from kobert_base.explanations import EXPLAIN_STEPS
-from kobert_base.options import PredictConfig
+from kobert_base.options import PredictOptions
 
 
 class Classifier:
@@ -15,11 +15,11 @@ class Classifier:
 
     @classmethod
     def load(cls, weight_path=None, precision='fp32', calib_articles=None, **options):
-        """options: fields of kobert_base.options.PredictConfig (model_dir=D: the export folder D on
+        """options: fields of kobert_base.options.PredictOptions (model_dir=D: the export folder D on
         ONNX Runtime). The Gluon engine's bf16/int8 are prepared on calib_articles (or
         options['calib_path'])."""
         from kobert_news.pipeline import Pipeline
-        cfg = PredictConfig(gluon_weight_path=weight_path, precision=precision, **options)
+        cfg = PredictOptions(gluon_weight_path=weight_path, precision=precision, **options)
         frame = None
         if calib_articles:
             frame = Pipeline.articles_frame_for(cfg, calib_articles)

@@ -77,7 +77,7 @@ class Pipeline:
 
     @classmethod
     def load(cls, cfg, calib_frame=None):
-        """The pipeline of a PredictConfig (kobert_base.options), or of another config with its fields:
+        """The pipeline of a PredictOptions (kobert_base.options), or of another config with its fields:
         ONNX Runtime on cfg.model_dir's export folder, else the Gluon predictor on the weight file.
         Gluon's bf16/int8 are prepared on --calib_path's texts, else on calib_frame's (a sample of
         the input)."""

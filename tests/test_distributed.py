@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from kobert_base.architectures import ARCHITECTURES
-from kobert_base.options import TrainConfig
+from kobert_base.options import TrainOptions
 from tests.conftest import KOBERT_HOME, ROOT, YNAT, needs_ynat
 
 SAMPLE = os.path.join(ROOT, 'data', 'sample.csv')
@@ -56,7 +56,7 @@ def test_a_batch_split_across_contexts_has_the_whole_batch_gradient(tokenizer):
     from kobert_gluon.devices import Devices
     from kobert_gluon.epochs import Loop
     from kobert_gluon.recipe import apply_update
-    cfg = TrainConfig(data_path=SAMPLE, model='tiny', dropout=0.0, lr=1e-3)
+    cfg = TrainOptions(data_path=SAMPLE, model='tiny', dropout=0.0, lr=1e-3)
     no_dropout = dataclasses.replace(ARCHITECTURES['tiny'], dropout=0.0)
     texts = ['손흥민 시즌 10호골', '한국은행 기준금리 동결', '국회 본회의 통과', '삼성전자 반도체 양산', '영화제 개막']
     ids = [tokenizer.encode(t, 16) for t in texts]

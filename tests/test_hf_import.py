@@ -18,7 +18,7 @@ import pytest
 from kobert_base.architectures import ARCHITECTURES
 from kobert_base.errors import UserError
 from kobert_base.topics import TOPICS
-from kobert_base.options import TrainConfig
+from kobert_base.options import TrainOptions
 from kobert_gluon import hub, zoo
 from kobert_gluon.export import hf
 from kobert_gluon import model as model_lib
@@ -84,7 +84,8 @@ def test_round_trip_is_exact(tmp_path, tokenizer):
 def test_transformers_checkpoint_becomes_the_body(kind, checkpoints, tmp_path, tokenizer, kobert_home):
     from safetensors.numpy import load_file
     reference = load_file(os.path.join(checkpoints['safetensors'], 'model.safetensors'))
-    cfg = TrainConfig(model='tiny', pretrained='hf:' + checkpoints[kind], cache_dir=str(tmp_path), kobert_dir=kobert_home)
+    cfg = TrainOptions(model='tiny', pretrained='hf:' + checkpoints[kind], cache_dir=str(tmp_path),
+                       kobert_dir=kobert_home)
     net, body = build_model(cfg, tokenizer)
     assert body.startswith(str(tmp_path / 'hf-import'))
     got = body_arrays(net)

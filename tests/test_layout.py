@@ -135,10 +135,10 @@ def test_a_shared_flag_name_shows_each_command_its_own_choices():
     """--format means html/json to kobert-news explain and csv/parquet to kobert-news spark: each command's --help
     and checks give its own choices only (the class's FLAGS narrows the shared field)."""
     from kobert_news.cli.common import build_parser
-    from kobert_news.cli.explain import ExplainConfig
+    from kobert_news.cli.explain import ExplainOptions
     from kobert_news.cli.spark_predict import SparkArgs
     from kobert_base.errors import UserError
-    for cls, mine, other in ((ExplainConfig, 'html', 'parquet'), (SparkArgs, 'parquet', 'html')):
+    for cls, mine, other in ((ExplainOptions, 'html', 'parquet'), (SparkArgs, 'parquet', 'html')):
         line = next(l for l in build_parser('', cls).format_help().splitlines() if l.strip().startswith('--format'))
         assert mine in line and other not in line, line
         try:

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from kobert_base.topics import TOPICS
-from kobert_base.options import TrainConfig
+from kobert_base.options import TrainOptions
 from tests.conftest import ROOT
 
 SAMPLE = os.path.join(ROOT, 'data', 'sample.csv')
@@ -23,7 +23,7 @@ def runs(tmp_path_factory, kobert_home):
     base = tmp_path_factory.mktemp('runs')
     out = {}
     for name, mode in (('exp6', 2), ('title_body', 3)):
-        cfg = TrainConfig(data_path=SAMPLE, test_size=0.34, model='tiny', mode=mode, epochs=2, lr=5e-4,
+        cfg = TrainOptions(data_path=SAMPLE, test_size=0.34, model='tiny', mode=mode, epochs=2, lr=5e-4,
                           accumulate=1, num_buckets=2, kobert_dir=kobert_home, output_dir=str(base / name))
         train(cfg)
         out[name] = str(base / name)
@@ -161,7 +161,7 @@ def test_evaluating_a_weight_on_its_own_training_data_is_said(tmp_path, kobert_h
     from kobert_gluon.trainer import train
     os.environ.setdefault('KOBERT_HOME', kobert_home)
     run = tmp_path / 'run'
-    train(TrainConfig(data_path=SAMPLE, test_size=0, model='tiny', mode=2, epochs=1, accumulate=1, num_buckets=2,
+    train(TrainOptions(data_path=SAMPLE, test_size=0, model='tiny', mode=2, epochs=1, accumulate=1, num_buckets=2,
                       kobert_dir=kobert_home, output_dir=str(run)))
     weight = str(run / 'model.params')
     assert read_meta(weight)['training_data']['rows'] == len(pd.read_csv(SAMPLE))

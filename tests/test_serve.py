@@ -30,9 +30,9 @@ def server(tiny_weight):
 
 @pytest.fixture(scope='module')
 def pipeline(tiny_weight, kobert_home):
-    from kobert_base.options import PredictConfig
+    from kobert_base.options import PredictOptions
     from kobert_news.pipeline import Pipeline
-    return Pipeline.load(PredictConfig(gluon_weight_path=tiny_weight, kobert_dir=kobert_home))
+    return Pipeline.load(PredictOptions(gluon_weight_path=tiny_weight, kobert_dir=kobert_home))
 
 
 def test_starts_and_describes_its_weight(server, tiny_weight):

@@ -13,7 +13,7 @@ import pytest
 
 from kobert_base.errors import UserError
 from kobert_base.topics import TOPICS
-from kobert_base.options import DataConfig, TrainConfig
+from kobert_base.options import DataOptions, TrainOptions
 from tests.conftest import KOBERT_HOME, ROOT, YNAT, needs_ynat, run_main
 
 SAMPLE = os.path.join(ROOT, 'data', 'sample.csv')
@@ -213,7 +213,7 @@ def _tiny_cfg(tmp_path, **kw):
     values = dict(data_path=SAMPLE, test_size=0.34, model='tiny', epochs=2, accumulate=2, batch_size=4,
                   num_buckets=1, lr=1e-3, warmup_ratio=0.0, output_dir=str(tmp_path / 'run'), dropout=0.0)
     values.update(kw)
-    return TrainConfig(**values)
+    return TrainOptions(**values)
 
 
 def test_each_update_uses_the_rate_of_its_step(tmp_path, kobert_home):
@@ -314,16 +314,16 @@ def test_experiment_files(tmp_path):
     assert ['exp%d' % i for i in range(1, 8)] == [n for n in names if n in ['exp%d' % i for i in range(1, 8)]]
     seen_modes = set()
     for name in names:
-        cfg, _ = parse('', [TrainConfig, TrainControl], ['--config', os.path.join(folder, name + '.json'),
+        cfg, _ = parse('', [TrainOptions, TrainControl], ['--config', os.path.join(folder, name + '.json'),
                                                           '--data_path', SAMPLE], file_flag='config')
         assert cfg.model == 'kobert' and cfg.pretrained == 'kobert'
         seen_modes.add(cfg.mode)
     assert {1, 2, 3} <= seen_modes
-    exp2, _ = parse('', [TrainConfig, TrainControl], ['--config', os.path.join(folder, 'exp2.json'), '--epochs', '3',
+    exp2, _ = parse('', [TrainOptions, TrainControl], ['--config', os.path.join(folder, 'exp2.json'), '--epochs', '3',
                                                       '--data_path', SAMPLE], file_flag='config')
     assert exp2.patience == 0 and exp2.epochs == 3 and exp2.mode == 1  # flags override the file
     with pytest.raises(UserError, match='cannot read options file'):
-        parse('', [TrainConfig], ['--config', str(tmp_path / 'nope.json')], file_flag='config')
+        parse('', [TrainOptions], ['--config', str(tmp_path / 'nope.json')], file_flag='config')
 
 
 def test_experiment_runs_end_to_end_on_a_tiny_model(tmp_path, kobert_home, call):
@@ -344,14 +344,14 @@ def test_lr_schedule():
 
 def test_split_is_stratified_and_fixed():
     from preprocess import load_data
-    cfg = DataConfig(data_path=SAMPLE, test_size=0.34, mode=3)
+    cfg = DataOptions(data_path=SAMPLE, test_size=0.34, mode=3)
     tr, ev = load_data(cfg)
     _, ev2 = load_data(cfg)
     assert ev.records.tolist() == ev2.records.tolist()
     assert len(ev) == 9 and sorted(set(ev.labels)) == list(range(8))
     assert not set(tr.records) & set(ev.records)
     with pytest.raises(UserError, match='cannot split'):
-        load_data(DataConfig(data_path=SAMPLE, test_size=0.1, mode=2))
+        load_data(DataOptions(data_path=SAMPLE, test_size=0.1, mode=2))
 
 
 def test_one_topic_and_unseen_topics_are_said(tmp_path, kobert_home, call):

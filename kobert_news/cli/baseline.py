@@ -13,7 +13,7 @@ import numpy as np
 
 from kobert_news.cli.common import commands, guard_outputs, parse
 from kobert_base.errors import UserError
-from kobert_base.options import DataConfig, OutputArgs
+from kobert_base.options import DataOptions, OutputArgs
 
 
 def fit_and_score(train, evaluation, seed, ngram_range=(2, 4), c=1.0):
@@ -50,7 +50,7 @@ def baseline(cfg):
 
 
 def main(argv=None):
-    cfg, out = parse(__doc__, [DataConfig, OutputArgs], argv)
+    cfg, out = parse(__doc__, [DataOptions, OutputArgs], argv)
     if not cfg.data_path:
         raise UserError('give the labelled CSV with --data_path')
     cfg.mode = 2 if cfg.mode is None else cfg.mode

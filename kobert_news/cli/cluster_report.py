@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from kobert_news.cli.common import commands, guard_folder, parse
 from kobert_base.errors import UserError
-from kobert_base.options import DataConfig, EncoderArgs, FilesArgs, Options, OutputDirArgs, flag
+from kobert_base.options import DataOptions, EncoderArgs, FilesArgs, Options, OutputDirArgs, flag
 
 
 @dataclass
@@ -25,7 +25,7 @@ class ClusterReportArgs(Options):
 
 
 def main(argv=None):
-    data, enc, files, a, out = parse(__doc__, [DataConfig, EncoderArgs, FilesArgs, ClusterReportArgs, OutputDirArgs],
+    data, enc, files, a, out = parse(__doc__, [DataOptions, EncoderArgs, FilesArgs, ClusterReportArgs, OutputDirArgs],
                                      argv)
     output_dir = out.output_dir or 'runs/clusters'
     data.mode = 3 if data.mode is None else data.mode

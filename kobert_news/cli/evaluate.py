@@ -30,7 +30,7 @@ class EvalArgs(Options):
 
 
 @dataclass
-class EvalConfig(EvalArgs, OutputDirArgs, WeightArgs, InputArgs, ShapeArgs, FilesArgs, InferenceArgs):
+class EvalOptions(EvalArgs, OutputDirArgs, WeightArgs, InputArgs, ShapeArgs, FilesArgs, InferenceArgs):
     """An evaluation job."""
 
     def check_source(self):
@@ -89,7 +89,7 @@ def from_run(run_dir):
 
 
 def main(argv=None):
-    cfg, = parse(__doc__, [EvalConfig], argv)
+    cfg, = parse(__doc__, [EvalOptions], argv)
     output_dir = cfg.output_dir or os.path.join(cfg.run_dir, 'eval')
     inputs = [cfg.data_path, cfg.gluon_weight_path, cfg.calib_path]
     if cfg.run_dir:

@@ -48,14 +48,14 @@ class ExplainArgs(Options):
 
 
 @dataclass
-class ExplainConfig(WeightArgs, ModelDirArgs, InputArgs, ShapeArgs, FilesArgs, OutputArgs, ExplainArgs, FormatArgs):
+class ExplainOptions(WeightArgs, ModelDirArgs, InputArgs, ShapeArgs, FilesArgs, OutputArgs, ExplainArgs, FormatArgs):
     """An explanation job (kobert-news explain)."""
     FLAGS = {'format': dict(help='html (one page) or json (one object per row); default: json for a .json '
                                  '--save_path, else html', choices=('html', 'json'))}
 
 
 def main(argv=None):
-    cfg, = parse(__doc__, [ExplainConfig], argv)
+    cfg, = parse(__doc__, [ExplainOptions], argv)
     explain_csv(cfg)
 
 

@@ -17,7 +17,7 @@ from kobert_news.cli.common import commands, guard_outputs, parse
 from kobert_base.errors import UserError
 from kobert_base.paths import sample_csv
 from kobert_base.topics import untrained_note
-from kobert_base.options import PredictConfig
+from kobert_base.options import PredictOptions
 
 log = logging.getLogger('kobert_news.predict')
 SNIPPET = 40  # characters of the title printed beside each prediction
@@ -25,7 +25,7 @@ CALIB_ROWS = 1024  # int8/bf16 calibrate on the input's first rows, whatever --c
 
 
 def main(argv=None):
-    cfg, = parse(__doc__, [PredictConfig], argv)
+    cfg, = parse(__doc__, [PredictOptions], argv)
     predict_csv(cfg)
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, fields
 
 from kobert_news.cli.common import commands, parse
 from kobert_base.explanations import EXPLAIN_MAX_STEPS
-from kobert_base.options import (FilesArgs, InferenceArgs, ModelDirArgs, Options, PredictConfig, ShapeArgs,
+from kobert_base.options import (FilesArgs, InferenceArgs, ModelDirArgs, Options, PredictOptions, ShapeArgs,
                                  WeightArgs, flag)
 
 
@@ -52,20 +52,21 @@ class ServeArgs(Options):
 
 
 @dataclass
-class ServeConfig(ServeArgs, FilesArgs, InferenceArgs, ShapeArgs, WeightArgs, ModelDirArgs):
+class ServeOptions(ServeArgs, FilesArgs, InferenceArgs, ShapeArgs, WeightArgs, ModelDirArgs):
     """A server (kobert-news serve)."""
 
-    def predict_config(self):
-        """The PredictConfig of the model part (weight, precision, calibration, files, shape)."""
-        return PredictConfig(**{f.name: getattr(self, f.name) for f in fields(PredictConfig) if hasattr(self, f.name)})
+    def predict_options(self):
+        """The PredictOptions of the model part (weight, precision, calibration, files, shape)."""
+        return PredictOptions(**{f.name: getattr(self, f.name) for f in fields(PredictOptions)
+                                 if hasattr(self, f.name)})
 
 
 def main(argv=None):
-    cfg, = parse(__doc__, [ServeConfig], argv)
+    cfg, = parse(__doc__, [ServeOptions], argv)
     from kobert_news.serving.app import Limits, create_app
     from kobert_news.serving.server import serve
     from kobert_news.serving.service import Service
-    service = Service(cfg.predict_config(), cfg.max_batch, cfg.max_wait_ms, cfg.max_queue)
+    service = Service(cfg.predict_options(), cfg.max_batch, cfg.max_wait_ms, cfg.max_queue)
     # Requests in progress: the queue, a batch running, and as many again being read or answered.
     limits = Limits(cfg.max_body_kb << 10, cfg.max_articles, max_requests=2 * cfg.max_queue + cfg.max_batch,
                     max_explain_articles=cfg.max_explain_articles, max_explain_steps=cfg.max_explain_steps,

@@ -47,7 +47,7 @@ class SparkArgs(FormatArgs, OverwriteArgs):
 
 
 @dataclass
-class SparkPredictConfig(ModelDirArgs, ColumnArgs, ShapeArgs, InferenceArgs):
+class SparkOptions(ModelDirArgs, ColumnArgs, ShapeArgs, InferenceArgs):
     """What main.py reads too: the export folder, the columns, the batches, the precision."""
     FLAGS = {'precision': dict(help="fp32 runs the export folder's model.onnx, int8 its model_int8.onnx",
                                choices=('fp32', 'int8')),
@@ -62,7 +62,7 @@ class SparkPredictConfig(ModelDirArgs, ColumnArgs, ShapeArgs, InferenceArgs):
 
 
 def main(argv=None):
-    job, cfg = parse(__doc__, [SparkArgs, SparkPredictConfig], argv)
+    job, cfg = parse(__doc__, [SparkArgs, SparkOptions], argv)
     from kobert_news.spark.job import classify
     from kobert_news.spark.inputs import local_path
     folder = local_path(job.output)

@@ -11,11 +11,11 @@ import json
 import sys
 
 from kobert_news.cli.common import commands, guard_folder, parse
-from kobert_base.options import OverwriteArgs, TrainConfig
+from kobert_base.options import OverwriteArgs, TrainOptions
 
 
 def main(argv=None):
-    cfg, control = parse(__doc__, [TrainConfig, OverwriteArgs], argv, file_flag='config')
+    cfg, control = parse(__doc__, [TrainOptions, OverwriteArgs], argv, file_flag='config')
     guard_folder(cfg.output_dir)
     from kobert_gluon.trainer import train
     if cfg.folds:

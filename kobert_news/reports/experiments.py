@@ -13,7 +13,7 @@ from kobert_base.atomic import atomic_write_text
 from kobert_base.errors import UserError
 from kobert_base.paths import CHECKOUT_DIR, PACKAGE_DIR
 from kobert_base.topics import TOPICS
-from kobert_base.options import DataConfig, TrainConfig
+from kobert_base.options import DataOptions, TrainOptions
 from kobert_news.reports import figures
 from kobert_news.reports.metrics import confusion_frame, report_frame, summary
 
@@ -62,7 +62,7 @@ class RunRecord:
 
     def condition(self, with_seed=True):
         """Mode, batch size, model, clusters, then every setting that differs from train.py's defaults."""
-        c, d = self.config, TrainConfig(data_path='-').to_dict()
+        c, d = self.config, TrainOptions(data_path='-').to_dict()
         body = 'KoBERT body' if c.get('model') == 'kobert' and c.get('pretrained') not in ('none', None) \
             else 'from scratch'
         parts = ['mode=%d' % c['mode'], 'batch_size=%d' % c['batch_size'], 'model=%s (%s)' % (c['model'], body)]
@@ -187,8 +187,8 @@ def write_record(run_dirs, output_dir, tsne=True, tsne_samples=1000, kobert_dir=
 def _data_figures(run, fig_dir, tsne, tsne_samples, kobert_dir=None):
     """Topic distribution and t-SNE need the run's data; skipped (with a warning) without it."""
     from preprocess import load_data
-    names = set(DataConfig.__dataclass_fields__)
-    cfg = DataConfig(**{k: v for k, v in run.config.items() if k in names})
+    names = set(DataOptions.__dataclass_fields__)
+    cfg = DataOptions(**{k: v for k, v in run.config.items() if k in names})
     try:
         train, evaluation = load_data(cfg, run.config.get('base_mode', 3))
     except UserError as e:

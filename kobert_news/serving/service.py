@@ -20,7 +20,7 @@ MODEL_KEYS = ('engine', 'weight', 'md5', 'model_file', 'mode', 'max_len', 'preci
 
 class Service:
     def __init__(self, cfg, max_batch=32, max_wait_ms=5.0, max_queue=128):
-        """cfg: a PredictConfig (model_dir, or weight, precision, calib_path, kobert_dir, cache_dir;
+        """cfg: a PredictOptions (model_dir, or weight, precision, calib_path, kobert_dir, cache_dir;
         max_len, batch_size; top_k is the default of requests that give none)."""
         self.cfg = cfg
         self.queue = RequestQueue(self._classify, max_batch, max_wait_ms / 1000.0, max_queue, load=self._load)

@@ -29,7 +29,7 @@ BATCH_ROWS = 1024
 def classify(cfg, input, output, master=None, fmt='csv', partitions=0, overwrite=False, batch_rows=BATCH_ROWS,
              shared_model=False, spark=None):
     """Classify the CSV files `input` names (a path, a folder of .csv, a glob, or a URL Spark reads)
-    into the folder `output`. cfg: a kobert_base.options.PredictConfig with model_dir (the export
+    into the folder `output`. cfg: a kobert_base.options.PredictOptions with model_dir (the export
     folder), the columns and the precision. shared_model: the executors read cfg.model_dir at the
     same path (nothing shipped). spark: a session to use (default: one started, and stopped, here).
     Returns the counts."""
@@ -80,7 +80,7 @@ def classify(cfg, input, output, master=None, fmt='csv', partitions=0, overwrite
 
 
 def job_options(cfg):
-    """What the executors need of cfg to build the same pipeline (kobert_base.options.PredictConfig's fields)."""
+    """What the executors need of cfg to build the same pipeline (kobert_base.options.PredictOptions's fields)."""
     return {k: getattr(cfg, k) for k in ('mode', 'title_column', 'body_column', 'max_len', 'batch_size', 'precision',
                                          'top_k')}
 

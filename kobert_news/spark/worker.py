@@ -13,7 +13,7 @@ _PIPELINES = {}  # Job.key -> Pipeline, in each executor's Python worker
 @dataclass
 class Job:
     """model: the export folder (its name among the job's files when shipped, else the shared path);
-    options: fields of kobert_base.options.PredictConfig; key: the folder's checksums and the
+    options: fields of kobert_base.options.PredictOptions; key: the folder's checksums and the
     settings; columns: the output's; counters: Spark accumulators reported to the driver; csv:
     whether batches leave as main.py's CSV text (else as typed columns, for Parquet); threads: ONNX
     Runtime's threads per worker (spark.task.cpus)."""
@@ -32,11 +32,11 @@ def pipeline(job):
     found = _PIPELINES.get(job.key)
     if found is None:
         from kobert_news.engines.onnx import OnnxEngine
-        from kobert_base.options import PredictConfig
+        from kobert_base.options import PredictOptions
         from kobert_news.pipeline import Pipeline, processor_of
         from kobert_news.spark.model import executor_folder
         logging.getLogger('kobert_news').setLevel(logging.ERROR)  # rows without text are counted instead
-        cfg = PredictConfig(**dict(job.options, model_dir=executor_folder(job.model, job.shipped)))
+        cfg = PredictOptions(**dict(job.options, model_dir=executor_folder(job.model, job.shipped)))
         engine = OnnxEngine.load(cfg.model_dir, cfg.precision, cfg.max_len, cfg.batch_size, threads=job.threads)
         found = _PIPELINES[job.key] = Pipeline(engine, processor_of(cfg, engine.meta), cfg.top_k)
         job.counters['loads'].add(1)

@@ -35,9 +35,9 @@ def server(tiny):
 @pytest.fixture(scope='module')
 def pipeline(tiny):
     """The batch command's pipeline on the same export folder, in this process."""
-    from kobert_base.options import PredictConfig
+    from kobert_base.options import PredictOptions
     from kobert_news.pipeline import Pipeline
-    return Pipeline.load(PredictConfig(model_dir=tiny[1]))
+    return Pipeline.load(PredictOptions(model_dir=tiny[1]))
 
 
 def described(folder):

@@ -158,9 +158,9 @@ def test_sigterm_with_a_client_stalled_mid_body_answers_the_accepted_and_exits(t
 
 
 def test_sigterm_under_load_loses_no_accepted_request(tiny):
-    from kobert_base.options import PredictConfig
+    from kobert_base.options import PredictOptions
     from kobert_news.pipeline import Pipeline
-    sigterm_under_load(Served(tiny[1], '--max_batch', 8), Pipeline.load(PredictConfig(model_dir=tiny[1])))
+    sigterm_under_load(Served(tiny[1], '--max_batch', 8), Pipeline.load(PredictOptions(model_dir=tiny[1])))
 
 
 # ---------------------------------------------------------------- the command line, damaged folders

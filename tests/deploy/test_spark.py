@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kobert_base.options import PredictConfig
+from kobert_base.options import PredictOptions
 from tests.conftest import ROOT, YNAT
 
 pytestmark = pytest.mark.skipif(not os.path.isfile(YNAT), reason='../shared/data/ynat is absent')
@@ -99,7 +99,7 @@ def inputs(tmp_path_factory, default_export):
     bom, cp949, expected = folder / 'bom.csv', folder / 'cp949.csv', folder / 'batch.csv'
     df.to_csv(bom, index=False, encoding='utf-8-sig')
     df.to_csv(cp949, index=False, encoding='cp949')
-    predict_csv(PredictConfig(model_dir=default_export, data_path=str(bom), save_path=str(expected)))
+    predict_csv(PredictOptions(model_dir=default_export, data_path=str(bom), save_path=str(expected)))
     return bom, cp949, pd.read_csv(str(expected), encoding='utf-8-sig', dtype=str, keep_default_na=False)
 
 
@@ -107,7 +107,7 @@ def test_spark_gives_the_batch_commands_topics_once_per_row(spark, inputs, defau
     from kobert_news.spark.job import classify
     bom, cp949, expected = inputs
     out = tmp_path / 'csv'
-    counts = classify(PredictConfig(model_dir=default_export), str(bom), str(out), partitions=4, batch_rows=64,
+    counts = classify(PredictOptions(model_dir=default_export), str(bom), str(out), partitions=4, batch_rows=64,
                       spark=spark)
     assert (out / '_SUCCESS').exists() and counts['parts'] == 4
     assert counts['rows'] == 600 and counts['unclassified'] == 2
@@ -118,7 +118,7 @@ def test_spark_gives_the_batch_commands_topics_once_per_row(spark, inputs, defau
 
     link = tmp_path / 'link'  # --overwrite through a link to the finished output: the link stays
     link.symlink_to(out)
-    counts = classify(PredictConfig(model_dir=default_export), str(cp949), str(link), fmt='parquet', overwrite=True,
+    counts = classify(PredictOptions(model_dir=default_export), str(cp949), str(link), fmt='parquet', overwrite=True,
                       spark=spark)
     assert link.is_symlink() and sorted(os.listdir(str(tmp_path))) == ['csv', 'link']
     got = read_parts(out, 'parquet')
@@ -131,9 +131,9 @@ def test_spark_gives_the_batch_commands_topics_once_per_row(spark, inputs, defau
     # beside it, and Spark's partitions batch them otherwise than the batch command's file blocks.
     from kobert_news.cli.predict import predict_csv
     batch = tmp_path / 'batch_int8.csv'
-    predict_csv(PredictConfig(model_dir=default_export, precision='int8', data_path=str(bom), save_path=str(batch)))
+    predict_csv(PredictOptions(model_dir=default_export, precision='int8', data_path=str(bom), save_path=str(batch)))
     out = tmp_path / 'int8'
-    counts = classify(PredictConfig(model_dir=default_export, precision='int8'), str(bom), str(out), spark=spark)
+    counts = classify(PredictOptions(model_dir=default_export, precision='int8'), str(bom), str(out), spark=spark)
     assert counts['loads'] >= 1
     assert_same_as_batch(read_parts(out), pd.read_csv(str(batch), encoding='utf-8-sig', dtype=str,
                                                       keep_default_na=False), atol=0.05, same_topics=0.98)
