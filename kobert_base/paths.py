@@ -6,7 +6,7 @@ import os
 
 from kobert_base.errors import UserError
 
-log = logging.getLogger('kobert_news.pipeline')
+log = logging.getLogger('kobert_news.paths')
 
 # The kobert_news package, beside this one (in a checkout and in site-packages alike).
 PACKAGE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'kobert_news')

@@ -1,10 +1,10 @@
-"""Articles in, topics out: the one prediction step behind main.py, kobert-news evaluate, the server and Spark.
+"""Articles in, topics out: the one prediction step behind main.py, evaluate, the server and Spark.
 
 A Pipeline holds an engine (kobert_news.engines: the Gluon predictor on a weight file, or ONNX
 Runtime on an export folder) and the processor that builds its text from CSV columns. It keeps
 rows without text (unclassified, with one warning) and adds the output columns, the same over
-either engine (kobert_news.output_csv writes them). No MXNet here: it is imported only for a weight file;
-and pandas only for frames (a server that classifies articles never loads it: 75 MB with pyarrow).
+either engine (kobert_news.output_csv writes them). No MXNet here: it is imported only for a
+weight file; and pandas only for frames (a server that classifies articles never loads it: 75 MB with pyarrow).
 """
 import logging
 import os
@@ -81,7 +81,7 @@ class Pipeline:
         ONNX Runtime on cfg.model_dir's export folder, else the Gluon predictor on the weight file.
         Gluon's bf16/int8 are prepared on --calib_path's texts, else on calib_frame's (a sample of
         the input)."""
-        if getattr(cfg, 'model_dir', None):  # configs without the flag (kobert-news evaluate's) read weight files
+        if getattr(cfg, 'model_dir', None):  # options without the flag (evaluate's) read weight files
             from kobert_news.engines.onnx import OnnxEngine
             engine = OnnxEngine.load(cfg.model_dir, cfg.precision, cfg.max_len, cfg.batch_size)
             return cls(engine, processor_of(cfg, engine.meta), cfg.top_k)

@@ -12,7 +12,8 @@ PACKAGES = ('kobert_base', 'kobert_news', 'kobert_gluon', 'preprocess')
 # The engines (the Gluon predictor, ONNX Runtime) sit below the pipeline, which runs over either;
 # the explanations run over an engine too, for the front ends.
 LAYERS = [('kobert_base',), ('preprocess',),
-          ('kobert_gluon', 'kobert_news.engines'), ('kobert_news.pipeline', 'kobert_news.output_csv'), ('kobert_news.explain',),
+          ('kobert_gluon', 'kobert_news.engines'), ('kobert_news.pipeline', 'kobert_news.output_csv'),
+          ('kobert_news.explain',),
           ('kobert_news.reports', 'kobert_news.api', 'kobert_news.serving'), ('kobert_news.cli', 'kobert_news'),
           ('<root>',)]
 MAX_LINES = 300
