@@ -37,6 +37,18 @@ SEARCHED = [os.environ.get('KOBERT_HOME'), os.path.join(SHARED, 'kobert'),
 KOBERT_HOME, FETCH_ERROR = locate_kobert(SEARCHED)
 KOBERT_PAIR = next((os.path.abspath(d) for d in SEARCHED if _has(d, PAIR)), None)
 YNAT = os.path.join(SHARED, 'data', 'ynat', 'ynat_headlines.csv')
+SAMPLE = os.path.join(ROOT, 'data', 'sample.csv')
+HEADLINES = ['손흥민 시즌 10호골…토트넘 3연승 이끌어', '코스피 2,600선 회복…외국인 순매수',
+             '美 연준, 기준금리 0.25%p 인상…"물가 잡겠다"', '北, 동해상으로 탄도미사일 발사…합참 "추가 도발 대비"']
+
+
+def headlines(n, step):
+    """Real headlines: the ones above, and n YNAT headlines, every step-th, where the data is at hand."""
+    import pandas as pd
+    found = list(HEADLINES)
+    if os.path.isfile(YNAT):
+        found += list(pd.read_csv(YNAT)['title'][::step][:n])
+    return found
 
 NO_KOBERT = ('no KoBERT vocabulary (the v0.1 pair or the .spiece) in $KOBERT_HOME, ../shared/kobert or ~/kobert, '
              'and %s' % FETCH_ERROR)
@@ -71,8 +83,9 @@ def tokenizer(kobert_home):
 
 def make_weight(path, tokenizer, config='tiny', mode=3, max_len=64, seed=0, topics=None, untrained_topics=None):
     """A real (randomly initialised) weight file with its meta, as training writes it (untrained_topics:
-    recorded as training on data without them records them)."""
+    recorded as training on data without them records them; modes 4 and 5: 4 random centroids)."""
     import mxnet as mx
+    import numpy as np
     from kobert_base.architectures import ARCHITECTURES
     from kobert_base.topics import TOPICS
     from kobert_gluon import model
@@ -86,7 +99,8 @@ def make_weight(path, tokenizer, config='tiny', mode=3, max_len=64, seed=0, topi
         meta['clusters'] = {'k': k, 'encoder': 'use', 'encoder_key': 'use-m3-0.2.1'}
     if untrained_topics is not None:
         meta['untrained_topics'] = list(untrained_topics)
-    model.save(net, str(path), meta)
+    centroids = np.random.RandomState(seed).rand(k, 512).astype(np.float32) if k else None
+    model.save(net, str(path), meta, centroids)
     return str(path)
 
 

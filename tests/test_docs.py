@@ -155,7 +155,7 @@ def invocations(line):
 @functools.lru_cache(maxsize=None)
 def usage_flags(python, command):
     """The flags the usage line of a command's --help lists (every option argparse knows)."""
-    argv = [python, command] if command in ROOT_SCRIPTS else [python, '-m', 'kobert_news', command]
+    argv = [python, command] if command.endswith('.py') else [python, '-m', 'kobert_news', command]
     r = subprocess.run(argv + ['--help'], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, '%s --help failed: %s' % (' '.join(argv), r.stderr[-2000:])
     usage = r.stdout.split('\n\n', 1)[0]
@@ -173,8 +173,10 @@ def problems(line, python):
         if command.endswith('.py') and command not in ROOT_SCRIPTS:
             if not os.path.isfile(os.path.join(ROOT, command)):
                 found.append('%s: no script %s (write kobert-news <command>)' % (line, command))
-            continue
-        if command not in COMMANDS and command not in ROOT_SCRIPTS:
+                continue
+            if not command.startswith('bench/'):  # a benchmark's flags are checked as a command's are
+                continue
+        elif command not in COMMANDS and command not in ROOT_SCRIPTS:
             found.append('%s: no command %r' % (line, command))
             continue
         known = usage_flags(python, command)
@@ -225,6 +227,8 @@ def test_the_check_finds_a_misspelt_flag_an_unknown_command_and_a_stale_script()
     assert problems('python main.py --data_path a.csv --top-k 3', sys.executable)
     assert problems('kobert-news predictt --data_path news.csv', sys.executable)
     assert problems('.venv/bin/python export.py --to onnx', sys.executable)
+    assert problems('python bench/bench_stream.py --data a.csv --chunk-rows 1024', sys.executable)
+    assert not problems('python bench/bench_stream.py --data a.csv --chunk_rows 1024', sys.executable)
     assert problems('.venv/bin/kobert-news launch --workers 2 -- train.py --data_pth x.csv', sys.executable)
     joined = list(shell_lines('```bash\nkobert-news spark --model_dir e/ \\\n    --inptu a.csv  # a comment\n```\n'))
     assert joined == ['kobert-news spark --model_dir e/ --inptu a.csv']

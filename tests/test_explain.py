@@ -107,18 +107,9 @@ def test_known_topics_only(tmp_path, tokenizer, kobert_home):
 def test_cluster_modes(tmp_path, mode, tokenizer, kobert_home):
     """Mode 4 explains the cluster id written in front of the text; mode 5 adds its cluster vector
     at [CLS] on both ends of the path, so the words still account for the whole change."""
-    import mxnet as mx
-    from kobert_base.architectures import ARCHITECTURES
-    from kobert_gluon import model
     from kobert_gluon.attribution import IntegratedGradients
     from kobert_gluon.predictor import Predictor
-    mx.random.seed(mode)
-    net = model.build_classifier(ARCHITECTURES['tiny'], 8, num_clusters=4 if mode == 5 else 0)
-    path = str(tmp_path / 'm.params')
-    model.save(net, path, {'config': ARCHITECTURES['tiny'].to_dict(), 'topics': list(TOPICS), 'mode': mode,
-                           'max_len': 32, 'dropout': 0.1, 'vocab': tokenizer.info(),
-                           'clusters': {'k': 4, 'encoder': 'use', 'encoder_key': 'use-m3-0.2.1'}},
-               np.random.RandomState(0).rand(4, 512).astype(np.float32))
+    path = make_weight(tmp_path / 'm.params', tokenizer, mode=mode, max_len=32, seed=mode)
     texts = ['기사제목:: %s      기사본문: 물가를 잡겠다.' % HEADLINE, '기사제목:: 손흥민 시즌 10호골      기사본문: ']
     out = IntegratedGradients.from_weight(path, kobert_home, cache_dir=tmp_path / 'cache').explain(texts, steps=16)
     predictor = Predictor.from_weight(path, kobert_home, cache_dir=tmp_path / 'cache')

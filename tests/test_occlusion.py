@@ -10,21 +10,9 @@ import pandas as pd
 import pytest
 
 from kobert_base.errors import UserError
-from kobert_base.topics import TOPICS
-from tests.conftest import ROOT, YNAT
+from tests.conftest import HEADLINES, ROOT, headlines, make_weight
 
-SAMPLE = os.path.join(ROOT, 'data', 'sample.csv')
 DEFAULT_WEIGHT = os.path.join(ROOT, 'weights', 'kobert-news-small-ynat.pth')
-HEADLINES = ['손흥민 시즌 10호골…토트넘 3연승 이끌어', '코스피 2,600선 회복…외국인 순매수',
-             '美 연준, 기준금리 0.25%p 인상…"물가 잡겠다"', '北, 동해상으로 탄도미사일 발사…합참 "추가 도발 대비"']
-
-
-def headlines(n=24):
-    """Real headlines: the ones above, and every 250th YNAT headline where the data is at hand."""
-    found = list(HEADLINES)
-    if os.path.isfile(YNAT):
-        found += list(pd.read_csv(YNAT)['title'][::250][:n])
-    return found
 
 
 @pytest.fixture(scope='module')
@@ -51,7 +39,7 @@ def test_top_word_is_the_one_whose_deletion_lowers_the_topic_most(which, request
     the shorter text), so the top word is the word whose deletion costs the topic most."""
     from kobert_news.explain.occlusion import Occlusion
     predictor = request.getfixturevalue(which)
-    texts = headlines()
+    texts = headlines(24, 250)
     found = Occlusion(predictor).explain(texts, baseline='remove')
     for text, e in zip(texts, found):
         words = text.split()
@@ -72,7 +60,7 @@ def test_mask_and_pad_replace_exactly_the_words_tokens(shipped, baseline):
     from kobert_news.explain.occlusion import Occlusion
     tok = shipped.tokenizer
     token = tok.vocab['[MASK]' if baseline == 'mask' else '[PAD]']
-    texts = headlines(8)
+    texts = headlines(8, 250)
     found = Occlusion(shipped).explain(texts, baseline=baseline)
     for text, e in zip(texts, found):
         words, ids = text.split(), list(tok.encode(text, shipped.max_len))
@@ -129,18 +117,9 @@ def test_targets_bad_input_and_no_text(shipped):
 def test_cluster_modes(tmp_path, mode, tokenizer, kobert_home):
     """Mode 4's cluster id is words of the text, occluded like any other; mode 5's cluster vector is
     the article's in every copy: the article's probabilities are predict_articles'."""
-    import mxnet as mx
-    from kobert_gluon import model
     from kobert_gluon.predictor import Predictor
-    from kobert_base.architectures import ARCHITECTURES
     from kobert_news.explain.occlusion import Occlusion
-    mx.random.seed(mode)
-    net = model.build_classifier(ARCHITECTURES['tiny'], 8, num_clusters=4 if mode == 5 else 0)
-    path = str(tmp_path / 'm.params')
-    model.save(net, path, {'config': ARCHITECTURES['tiny'].to_dict(), 'topics': list(TOPICS), 'mode': mode,
-                           'max_len': 64, 'dropout': 0.1, 'vocab': tokenizer.info(),
-                           'clusters': {'k': 4, 'encoder': 'use', 'encoder_key': 'use-m3-0.2.1'}},
-               np.random.RandomState(0).rand(4, 512).astype(np.float32))
+    path = make_weight(tmp_path / 'm.params', tokenizer, mode=mode, seed=mode)
     predictor = Predictor.from_weight(path, kobert_home, cache_dir=tmp_path / 'cache')
     texts = ['기사제목:: %s      기사본문: 물가를 잡겠다.' % HEADLINES[2], '기사제목:: 손흥민 시즌 10호골      기사본문: ']
     out = Occlusion(predictor).explain(texts)

@@ -8,20 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import ROOT, YNAT
+from tests.conftest import HEADLINES, SAMPLE, headlines
 from tests.deploy.conftest import DEFAULT_WEIGHT, legacy
 from tests.deploy.test_batch import kobert_news
-
-SAMPLE = os.path.join(ROOT, 'data', 'sample.csv')
-HEADLINES = ['손흥민 시즌 10호골…토트넘 3연승 이끌어', '코스피 2,600선 회복…외국인 순매수',
-             '美 연준, 기준금리 0.25%p 인상…"물가 잡겠다"', '北, 동해상으로 탄도미사일 발사…합참 "추가 도발 대비"']
-
-
-def headlines(n=40):
-    found = list(HEADLINES)
-    if os.path.isfile(YNAT):
-        found += list(pd.read_csv(YNAT)['title'][::150][:n])
-    return found
 
 
 @pytest.fixture(scope='module')
@@ -36,7 +25,7 @@ def test_the_words_tokens_are_the_texts(engines):
     from kobert_news.explain.occlusion import word_pieces
     from preprocess import NewsProcessor
     engine = engines['shipped']
-    texts = headlines(200) + NewsProcessor(3).texts(pd.read_csv(SAMPLE))
+    texts = headlines(200, 150) + NewsProcessor(3).texts(pd.read_csv(SAMPLE))
     for text in texts:
         for need in (6, 30, 62):
             words, pieces = word_pieces(engine, text, need)
@@ -53,7 +42,7 @@ def test_top_word_is_the_one_whose_deletion_lowers_the_topic_most(engines, which
     word is deleted from the text, as the engine classifies the shorter text."""
     from kobert_news.explain.occlusion import Occlusion
     engine = engines[which]
-    texts = headlines()
+    texts = headlines(40, 150)
     for text, e in zip(texts, Occlusion(engine).explain(texts, baseline='remove')):
         words = text.split()
         probs, _ = engine.predict_articles([text] + [' '.join(words[:i] + words[i + 1:]) for i in range(len(words))])
@@ -69,7 +58,7 @@ def test_onnx_and_gluon_occlusion_agree(tiny, default_export, baseline, tmp_path
     its export (ONNX Runtime): the same words, topics and attributions to 1e-4; for the tiny mode-3
     weight on title + body articles (words past max_len included) and for the shipped weight."""
     src = tmp_path / 'titles.csv'
-    pd.DataFrame({'title': headlines(30)}).to_csv(str(src), index=False)
+    pd.DataFrame({'title': headlines(30, 150)}).to_csv(str(src), index=False)
     for weight, folder, data in ((tiny[0], tiny[1], SAMPLE), (DEFAULT_WEIGHT, default_export, src)):
         out = tmp_path / ('%s.json' % os.path.basename(folder))
         legacy('-m', 'kobert_news', 'explain', '--method', 'occlusion', '--baseline', baseline,
