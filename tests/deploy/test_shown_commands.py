@@ -15,7 +15,6 @@ import os
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 import time
 import urllib.request
@@ -23,6 +22,7 @@ import urllib.request
 import pytest
 
 from tests.conftest import KOBERT_HOME, ROOT, YNAT
+from tests.deploy.spark_cluster import free_port
 from tests.test_docs import README, pages, read, shell_lines
 
 TIMEOUT = 900  # seconds for one command: a busy machine, the export's torch, int8 calibration
@@ -61,12 +61,6 @@ NOT_RUN = (  # (a pattern of whole lines, from their start; why they are not run
     (r'^make record ', "writes this checkout's committed experiments/: the kobert-news record line runs the "
      'same command into runs/record'),
 )
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
 
 def reader_folder(folder):
     """A reader's folder: news.csv (the sample articles), a run's weight, and this checkout's
